@@ -1,0 +1,9 @@
+namespace Traffic.Actors.Connections;
+
+/// <summary>Per-connection settings, bound once from configuration.</summary>
+/// <param name="HeartbeatInterval">How often the server pings, and how often silence is checked.</param>
+/// <param name="HeartbeatTimeout">A connection silent for longer than this is ended.</param>
+public sealed record ConnectionSettings(TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout)
+{
+    public static ConnectionSettings Default { get; } = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+}

@@ -1,0 +1,36 @@
+using Akka.Actor;
+using Traffic.Actors.Protocol;
+
+namespace Traffic.Actors.Connections;
+
+/// <summary>
+/// One client's socket as the actors see it. The host adapts a WebSocket to it; tests use a probe.
+/// Every member is safe to call from any thread and never blocks.
+/// </summary>
+public interface IClientSocket
+{
+    /// <summary>Starts reading; everything the client sends reaches <paramref name="connection"/> as <see cref="SocketEvents"/>.</summary>
+    void Start(IActorRef connection);
+
+    /// <summary>
+    /// Queues a frame for sending. False when the bounded outbound queue is full (a slow consumer)
+    /// or the socket is closing; the frame is then not sent.
+    /// </summary>
+    bool TrySend(ServerFrame frame);
+
+    /// <summary>Sends what is queued, then a close frame with this status and reason; idempotent.</summary>
+    void Close(int status, string reason);
+
+    /// <summary>Drops the connection at once, without a close handshake (the peer is gone).</summary>
+    void Abort();
+}
+
+/// <summary>WebSocket close codes the service uses (RFC 6455 section 7.4).</summary>
+public static class CloseCodes
+{
+    public const int Normal = 1000;
+    public const int GoingAway = 1001;
+    public const int PolicyViolation = 1008;
+    public const int MessageTooBig = 1009;
+    public const int TryAgainLater = 1013;
+}

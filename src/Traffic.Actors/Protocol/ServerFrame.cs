@@ -1,0 +1,36 @@
+namespace Traffic.Actors.Protocol;
+
+/// <summary>
+/// One server-to-client message, encoded to UTF-8 JSON exactly once and shared by every
+/// connection it is delivered to. Immutable: the same instance sits in many outbound queues.
+/// </summary>
+public sealed class ServerFrame
+{
+    public ServerFrame(ServerMessageType type, Topic? topic, byte[] utf8Json)
+    {
+        Type = type;
+        Topic = topic;
+        Utf8Json = utf8Json;
+    }
+
+    public ServerMessageType Type { get; }
+
+    /// <summary>The topic of an UPDATE or ALERT; null for everything else.</summary>
+    public Topic? Topic { get; }
+
+    public byte[] Utf8Json { get; }
+
+    public override string ToString() => System.Text.Encoding.UTF8.GetString(Utf8Json);
+}
+
+public enum ServerMessageType
+{
+    Connection,
+    Snapshot,
+    Update,
+    Alert,
+    Pong,
+    Subscribed,
+    Unsubscribed,
+    Error,
+}

@@ -1,0 +1,11 @@
+using Akka.Hosting;
+
+namespace Traffic.Actors.Routing;
+
+public static class TopicRegistryHosting
+{
+    /// <summary>Starts the <see cref="TopicRegistryActor"/> and registers it as <c>IRequiredActor&lt;TopicRegistryActor&gt;</c>.</summary>
+    public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(), "topic-registry")));
+}

@@ -1,0 +1,26 @@
+using Akka.Hosting;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Sources.Simulation;
+
+namespace Traffic.Actors.Sources;
+
+/// <param name="Seed">Same seed, same city: tests rely on it.</param>
+/// <param name="StepInterval">How often the simulated city moves on.</param>
+public sealed record SimulationSettings(int Seed, TimeSpan StepInterval)
+{
+    public static SimulationSettings Default { get; } = new(20251129, TimeSpan.FromSeconds(5));
+}
+
+public static class SimulatedFeedHosting
+{
+    /// <summary>Starts the simulated city feed; needs <see cref="AggregatorHosting.AddAggregator"/> first.</summary>
+    public static AkkaConfigurationBuilder AddSimulatedFeed(this AkkaConfigurationBuilder builder, SimulationSettings settings) =>
+        builder.WithActors((system, registry) =>
+        {
+            var aggregator = registry.Get<AggregatorActor>();
+            var simulation = new CitySimulation(settings.Seed, system.Scheduler.Now);
+            // Fill the aggregator now, from the outside, so even the very first client's SNAPSHOT is full.
+            SimulatedFeedActor.PublishAll(simulation, aggregator);
+            system.ActorOf(SimulatedFeedActor.Props(simulation, aggregator, settings.StepInterval), "simulated-feed");
+        });
+}

@@ -1,0 +1,36 @@
+using System.Security.Cryptography;
+using System.Text;
+using Traffic.Host.Configuration;
+
+namespace Traffic.Host.Api;
+
+/// <summary>The publish API's key check: `X-Api-Key: KEY` or `Authorization: Bearer KEY`, compared in constant time.</summary>
+public static class ApiKeyCheck
+{
+    /// <summary>Null when the request may publish; otherwise the problem to answer with.</summary>
+    public static IResult? Refusal(HttpRequest request, ServiceOptions options)
+    {
+        if (options.PublishApiKey is null)
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Publishing is disabled",
+                detail: "The server has no PUBLISH_API_KEY set, so it accepts no publishes.");
+
+        var presented = PresentedKey(request);
+        if (presented is null)
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
+                detail: "Send the publish key as 'X-Api-Key: KEY' or 'Authorization: Bearer KEY'.");
+
+        var expected = Encoding.UTF8.GetBytes(options.PublishApiKey);
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), expected))
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Wrong API key",
+                detail: "The key sent does not match the server's PUBLISH_API_KEY.");
+        return null;
+    }
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("X-Api-Key", out var key) && !string.IsNullOrEmpty(key)) return key.ToString();
+        var authorization = request.Headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization[bearer.Length..].Trim() : null;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Mvc;
+using Traffic.Actors.Protocol;
+using Traffic.Actors.Routing;
+using Traffic.Host.Configuration;
+
+namespace Traffic.Host.Api;
+
+/// <summary>
+/// POST /api/publish: other back-end services push an UPDATE or ALERT to a topic's subscribers,
+/// or to every client (topic "all" or no topic). The body's `data` is relayed as it is, encoded
+/// into one frame shared by every recipient; it does not change the aggregator's state.
+/// </summary>
+public static class PublishEndpoint
+{
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static void MapPublish(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/publish", Publish).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+
+    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<TopicRegistryActor> registry,
+        ILoggerFactory loggers)
+    {
+        if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
+
+        JsonDocument body;
+        try { body = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted); }
+        catch (JsonException e) { return BadRequest(loggers, "Malformed JSON", $"The body is not valid JSON: {e.Message}"); }
+        catch (BadHttpRequestException e) { return Results.Problem(statusCode: e.StatusCode, title: "Bad request body", detail: e.Message); }
+
+        using (body)
+        {
+            var root = body.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                return BadRequest(loggers, "Malformed body", "Expected {\"type\":\"UPDATE\"|\"ALERT\",\"topic\":...,\"data\":...}.");
+
+            var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            var messageType = type switch
+            {
+                "UPDATE" => ServerMessageType.Update,
+                "ALERT" => ServerMessageType.Alert,
+                _ => (ServerMessageType?)null,
+            };
+            if (messageType is null)
+                return BadRequest(loggers, "Bad type", $"\"type\" must be \"UPDATE\" or \"ALERT\", not {(type is null ? "missing" : $"\"{type}\"")}.");
+
+            Topic? topic = null;
+            if (root.TryGetProperty("topic", out var topicElement) && topicElement.ValueKind != JsonValueKind.Null)
+            {
+                var name = topicElement.ValueKind == JsonValueKind.String ? topicElement.GetString() : topicElement.GetRawText();
+                if (name != Topics.AllName)
+                {
+                    if (!Topics.TryParse(name, out var parsed))
+                        return BadRequest(loggers, "Unknown topic",
+                            $"\"topic\" \"{name}\" is not one of {string.Join(", ", TopicSet.All.WireNames())} or all.");
+                    topic = parsed;
+                }
+            }
+
+            if (!root.TryGetProperty("data", out var data))
+                return BadRequest(loggers, "Missing data", "\"data\" is required (any JSON value).");
+
+            var frame = ServerMessages.Published(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data), DateTimeOffset.UtcNow);
+            registry.ActorRef.Tell(topic is { } one
+                ? new RegistryCommands.PublishToTopic(one, frame)
+                : new RegistryCommands.PublishToAll(frame));
+            return Results.Accepted(value: new { accepted = true, type, topic = topic?.WireName() ?? Topics.AllName });
+        }
+    }
+
+    private static IResult BadRequest(ILoggerFactory loggers, string title, string detail)
+    {
+        loggers.CreateLogger(typeof(PublishEndpoint)).LogInformation("Refused a publish: {Title}: {Detail}", title, detail);
+        return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Connections;
+using Traffic.Actors.Sources;
+
+namespace Traffic.Host.Configuration;
+
+/// <summary>
+/// Every service setting, read once at start from configuration (environment variables, seed-style
+/// names; see README). A bad value stops the start with a message naming the variable.
+/// </summary>
+public sealed record ServiceOptions
+{
+    public string ListenHost { get; init; } = "0.0.0.0";
+    public int Port { get; init; } = 5000;
+    public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
+    public string? PublishApiKey { get; init; }
+    public TopicSchedule Schedule { get; init; } = TopicSchedule.Default;
+    public bool SimulatorEnabled { get; init; } = true;
+    public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
+    public int OutboundQueueLimit { get; init; } = 1024;
+    public int MaxClientMessageBytes { get; init; } = 16 * 1024;
+
+    public static ServiceOptions From(IConfiguration config)
+    {
+        var defaults = new ServiceOptions();
+        var interval = Milliseconds(config, "HEARTBEAT_INTERVAL_MS", defaults.Connection.HeartbeatInterval);
+        var timeout = Milliseconds(config, "HEARTBEAT_TIMEOUT_MS", defaults.Connection.HeartbeatTimeout);
+        if (timeout < interval)
+            throw new InvalidOperationException($"HEARTBEAT_TIMEOUT_MS ({timeout.TotalMilliseconds}) must not be shorter than HEARTBEAT_INTERVAL_MS ({interval.TotalMilliseconds})");
+
+        TopicSchedule schedule;
+        try { schedule = TopicSchedule.Parse(config["UPDATE_INTERVALS_MS"]); }
+        catch (FormatException e) { throw new InvalidOperationException($"UPDATE_INTERVALS_MS: {e.Message}", e); }
+
+        return new ServiceOptions
+        {
+            ListenHost = config["WS_HOST"] is { Length: > 0 } host ? host : defaults.ListenHost,
+            Port = Integer(config, "WS_PORT", defaults.Port, min: 0, max: 65535),
+            Connection = new ConnectionSettings(interval, timeout),
+            PublishApiKey = config["PUBLISH_API_KEY"] is { Length: > 0 } key ? key : null,
+            Schedule = schedule,
+            SimulatorEnabled = Boolean(config, "SIMULATOR_ENABLED", defaults.SimulatorEnabled),
+            Simulation = new SimulationSettings(
+                Integer(config, "SIMULATOR_SEED", defaults.Simulation.Seed, min: int.MinValue, max: int.MaxValue),
+                Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
+            OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
+            MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
+        };
+    }
+
+    private static TimeSpan Milliseconds(IConfiguration config, string name, TimeSpan fallback) =>
+        TimeSpan.FromMilliseconds(Integer(config, name, (int)fallback.TotalMilliseconds, min: 1, max: int.MaxValue));
+
+    private static int Integer(IConfiguration config, string name, int fallback, int min, int max)
+    {
+        var raw = config[name];
+        if (string.IsNullOrWhiteSpace(raw)) return fallback;
+        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            throw new InvalidOperationException($"{name}=\"{raw}\" is not a whole number between {min} and {max}");
+        return value;
+    }
+
+    private static bool Boolean(IConfiguration config, string name, bool fallback)
+    {
+        var raw = config[name];
+        if (string.IsNullOrWhiteSpace(raw)) return fallback;
+        return raw.Trim().ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            _ => throw new InvalidOperationException($"{name}=\"{raw}\" is not true or false"),
+        };
+    }
+}

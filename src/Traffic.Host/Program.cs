@@ -1,0 +1,3 @@
+using Traffic.Host;
+
+TrafficApp.Create(args).Run();

@@ -1,0 +1,181 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Akka.Actor;
+using Traffic.Actors.Connections;
+using Traffic.Actors.Protocol;
+
+namespace Traffic.Host.WebSockets;
+
+/// <summary>
+/// Adapts one accepted WebSocket to <see cref="IClientSocket"/>: a bounded outbound queue with a
+/// single send loop (the only writer of data frames), and a receive loop that turns client
+/// messages into <see cref="SocketEvents"/> for the connection actor.
+/// </summary>
+public sealed class WebSocketClientSocket : IClientSocket
+{
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+    private static readonly long ActivityNoticeEveryMs = 1000;
+
+    private readonly WebSocket _socket;
+    private readonly ActivityTrackingStream? _activity;
+    private readonly int _maxMessageBytes;
+    private readonly Channel<ServerFrame> _outbound;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IActorRef _connection = ActorRefs.Nobody;
+    private int _closeRequested;
+    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
+    private string _closeReason = "";
+    private long _lastActivityNotice;
+
+    public WebSocketClientSocket(WebSocket socket, ActivityTrackingStream? activity, int outboundQueueLimit, int maxMessageBytes)
+    {
+        _socket = socket;
+        _activity = activity;
+        _maxMessageBytes = maxMessageBytes;
+        _outbound = Channel.CreateBounded<ServerFrame>(new BoundedChannelOptions(outboundQueueLimit)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping silently
+        });
+    }
+
+    /// <summary>Completes when the socket is finished with, whichever side ended it.</summary>
+    public Task Completion => _completion.Task;
+
+    public void Start(IActorRef connection)
+    {
+        _connection = connection;
+        if (_activity is not null) _activity.BytesRead = NoticeActivity;
+        _ = RunAsync();
+    }
+
+    public bool TrySend(ServerFrame frame) => _outbound.Writer.TryWrite(frame);
+
+    public void Close(int status, string reason)
+    {
+        if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;
+        _closeStatus = (WebSocketCloseStatus)status;
+        _closeReason = reason;
+        _outbound.Writer.TryComplete(); // the send loop drains what is queued, then sends the close frame
+    }
+
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _closeRequested, 1);
+        _outbound.Writer.TryComplete();
+        _abort.Cancel();
+        _socket.Abort();
+    }
+
+    /// <summary>Ends the socket when the HTTP request is torn down before the actor ever started it.</summary>
+    public void AbandonIfNotStarted()
+    {
+        if (_connection.IsNobody()) { Abort(); _completion.TrySetResult(); }
+    }
+
+    private async Task RunAsync()
+    {
+        await Task.WhenAll(SendLoopAsync(), ReceiveLoopAsync()).ConfigureAwait(false);
+        _socket.Dispose();
+        _abort.Dispose();
+        _completion.TrySetResult();
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _outbound.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+                while (reader.TryRead(out var frame))
+                    await _socket.SendAsync(frame.Utf8Json, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                _abort.CancelAfter(CloseHandshakeTimeout); // a peer that never answers our close is dropped
+                await _socket.CloseOutputAsync(_closeStatus, _closeReason, _abort.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            // The peer is gone or we aborted: the receive loop reports the end to the actor.
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        ArrayBufferWriter<byte>? assembly = null;
+        var messageLength = 0;
+        var reason = "connection lost";
+        try
+        {
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(), _abort.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    reason = $"client closed ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription})";
+                    Close(_socket.CloseStatus is { } s ? (int)s : CloseCodes.Normal, "closed by client");
+                    break;
+                }
+
+                // An oversized message is read to its end and thrown away; the client is told once.
+                messageLength += result.Count;
+                if (messageLength > _maxMessageBytes)
+                {
+                    assembly?.Clear();
+                    if (!result.EndOfMessage) continue;
+                    messageLength = 0;
+                    _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
+                    continue;
+                }
+
+                if (!result.EndOfMessage)
+                {
+                    assembly ??= new ArrayBufferWriter<byte>();
+                    assembly.Write(buffer.AsSpan(0, result.Count));
+                    continue;
+                }
+
+                messageLength = 0;
+                byte[] message;
+                if (assembly is { WrittenCount: > 0 })
+                {
+                    assembly.Write(buffer.AsSpan(0, result.Count));
+                    message = assembly.WrittenSpan.ToArray();
+                    assembly.Clear();
+                }
+                else message = buffer.AsSpan(0, result.Count).ToArray();
+
+                _connection.Tell(result.MessageType == WebSocketMessageType.Text
+                    ? new SocketEvents.TextReceived(message)
+                    : new SocketEvents.BinaryReceived(message.Length));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            reason = $"connection lost ({e.GetType().Name})";
+            Abort();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _connection.Tell(new SocketEvents.Closed(reason));
+        }
+    }
+
+    private void NoticeActivity()
+    {
+        var now = Environment.TickCount64;
+        if (now - _lastActivityNotice < ActivityNoticeEveryMs) return;
+        _lastActivityNotice = now;
+        _connection.Tell(SocketEvents.PeerActive.Instance);
+    }
+}

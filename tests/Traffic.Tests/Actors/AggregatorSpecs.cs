@@ -1,0 +1,111 @@
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Protocol;
+using Traffic.Actors.Routing;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.Actors;
+
+public sealed class AggregatorSpecs : TestKit
+{
+    private readonly TestProbe _registry;
+    private readonly IActorRef _aggregator;
+
+    public AggregatorSpecs() : base(VirtualTime.Config)
+    {
+        _registry = CreateTestProbe();
+        _aggregator = Sys.ActorOf(AggregatorActor.Props(_registry.Ref, TopicSchedule.Default));
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private static EntityJson Entity(string id, int value) =>
+        new(id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","value":{{value}}}"""));
+
+    private JsonElement ExpectPublish(Topic topic)
+    {
+        var publish = _registry.ExpectMsg<RegistryCommands.PublishToTopic>();
+        Assert.Equal(topic, publish.Topic);
+        return JsonDocument.Parse(publish.Frame.Utf8Json).RootElement;
+    }
+
+    /// <summary>Waits until the aggregator has processed everything sent to it before.</summary>
+    private void Sync()
+    {
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        ExpectMsg<AggregatorCommands.SnapshotReady>();
+    }
+
+    [Fact]
+    public void Each_topic_sends_its_whole_list_on_its_own_schedule()
+    {
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Accidents, [Entity("a1", 1), Entity("a2", 2)]));
+        Sync();
+
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // accidents every 10 s
+        var update = ExpectPublish(Topic.Accidents);
+        Assert.Equal("UPDATE", update.Type());
+        Assert.Equal("accidents", update.GetProperty("topic").GetString());
+        Assert.Equal(["a1", "a2"], update.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // Count what each topic sends over the first simulated minute, 10 s at a time (a periodic
+        // timer fires at most once per advance of the test scheduler).
+        var sent = new List<Topic> { Topic.Accidents };
+        for (var second = 20; second <= 60; second += 10)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(10));
+            var due = second % 60 == 0 ? 6 : second % 30 == 0 ? 5 : 1;
+            sent.AddRange(_registry.ReceiveN(due).Cast<RegistryCommands.PublishToTopic>().Select(p => p.Topic));
+            _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(6, sent.Count(t => t == Topic.Accidents));
+        foreach (var every30 in new[] { Topic.Cameras, Topic.Weather, Topic.AirQuality, Topic.Congestion })
+            Assert.Equal(2, sent.Count(t => t == every30));
+        Assert.Equal(1, sent.Count(t => t == Topic.Patterns));
+    }
+
+    [Fact]
+    public void Snapshot_holds_every_topic_in_its_current_state()
+    {
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1)]));
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 2), Entity("c2", 3)]));
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement;
+        Assert.Equal("SNAPSHOT", snapshot.Type());
+        var data = snapshot.GetProperty("data");
+        Assert.Equal(["cameras", "weather", "airQuality", "accidents", "patterns", "congestion"],
+            data.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([2, 3], data.GetProperty("cameras").EnumerateArray().Select(e => e.GetProperty("value").GetInt32()));
+        Assert.Equal(0, data.GetProperty("weather").GetArrayLength());
+    }
+
+    [Fact]
+    public void The_snapshot_is_encoded_once_until_the_state_changes()
+    {
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        var first = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        Assert.Same(first, ExpectMsg<AggregatorCommands.SnapshotReady>().Frame);
+
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Weather, [Entity("w", 1)]));
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        Assert.NotSame(first, ExpectMsg<AggregatorCommands.SnapshotReady>().Frame);
+    }
+
+    [Fact]
+    public void An_alert_is_published_at_once_to_its_topic()
+    {
+        _aggregator.Tell(new AggregatorCommands.RaiseAlert(Topic.Accidents, Encoding.UTF8.GetBytes("""{"id":"x","severity":"high"}""")));
+        var alert = ExpectPublish(Topic.Accidents);
+        Assert.Equal("ALERT", alert.Type());
+        Assert.Equal("high", alert.GetProperty("data").GetProperty("severity").GetString());
+    }
+}

@@ -1,0 +1,122 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Traffic.Actors.Connections;
+using Traffic.Actors.Protocol;
+using Traffic.Actors.Routing;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.Actors;
+
+public sealed class TopicRegistrySpecs : TestKit
+{
+    private readonly IActorRef _registry;
+
+    public TopicRegistrySpecs() => _registry = Sys.ActorOf(TopicRegistryActor.Props());
+
+    /// <summary>A connection stand-in: a probe as the actor (for Watch/Terminated) and a probe socket.</summary>
+    private (TestProbe Connection, ProbeSocket Socket) Connect(TopicSet topics)
+    {
+        var connection = CreateTestProbe();
+        var socket = new ProbeSocket(CreateTestProbe());
+        _registry.Tell(new RegistryCommands.SetSubscriptions(connection.Ref, socket, topics, null));
+        return (connection, socket);
+    }
+
+    private static ServerFrame Update(Topic topic, string marker) =>
+        ServerMessages.Published(ServerMessageType.Update, topic, System.Text.Encoding.UTF8.GetBytes($"\"{marker}\""), DateTimeOffset.UtcNow);
+
+    private RegistryCommands.Stats Stats()
+    {
+        _registry.Tell(RegistryCommands.GetStats.Instance);
+        return ExpectMsg<RegistryCommands.Stats>();
+    }
+
+    [Fact]
+    public void A_publish_reaches_exactly_the_subscribers_of_its_topic()
+    {
+        var (_, cameras) = Connect(TopicSet.Of(Topic.Cameras));
+        var (_, weather) = Connect(TopicSet.Of(Topic.Weather));
+        var (_, both) = Connect(TopicSet.Of(Topic.Cameras, Topic.Weather));
+
+        var frame = Update(Topic.Cameras, "c1");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, frame));
+
+        Assert.Same(frame, cameras.Probe.ExpectMsg<ServerFrame>());
+        Assert.Same(frame, both.Probe.ExpectMsg<ServerFrame>());
+        // The weather subscriber must not get it: a later weather publish is the next thing it sees.
+        var weatherFrame = Update(Topic.Weather, "w1");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, weatherFrame));
+        Assert.Same(weatherFrame, weather.Probe.ExpectMsg<ServerFrame>());
+        Assert.Same(weatherFrame, both.Probe.ExpectMsg<ServerFrame>());
+        cameras.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void The_same_encoded_frame_is_handed_to_every_subscriber()
+    {
+        var sockets = Enumerable.Range(0, 5).Select(_ => Connect(TopicSet.All).Socket).ToArray();
+        var frame = Update(Topic.Accidents, "a");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Accidents, frame));
+        foreach (var socket in sockets) Assert.Same(frame, socket.Probe.ExpectMsg<ServerFrame>());
+    }
+
+    [Fact]
+    public void Publish_to_all_reaches_every_connection_even_one_with_no_topics()
+    {
+        var (_, none) = Connect(TopicSet.None);
+        var (_, some) = Connect(TopicSet.Of(Topic.Patterns));
+        var frame = ServerMessages.Published(ServerMessageType.Alert, null, "{}"u8, DateTimeOffset.UtcNow);
+        _registry.Tell(new RegistryCommands.PublishToAll(frame));
+        Assert.Same(frame, none.Probe.ExpectMsg<ServerFrame>());
+        Assert.Same(frame, some.Probe.ExpectMsg<ServerFrame>());
+    }
+
+    [Fact]
+    public void Setting_subscriptions_replaces_the_whole_set_and_sends_the_follow_up_frame_after_it_holds()
+    {
+        var connection = CreateTestProbe();
+        var socket = new ProbeSocket(CreateTestProbe());
+        _registry.Tell(new RegistryCommands.SetSubscriptions(connection.Ref, socket, TopicSet.Of(Topic.Cameras), null));
+        var ack = ServerMessages.SubscriptionAck(true, TopicSet.Of(Topic.Weather), TopicSet.Of(Topic.Weather), DateTimeOffset.UtcNow);
+        _registry.Tell(new RegistryCommands.SetSubscriptions(connection.Ref, socket, TopicSet.Of(Topic.Weather), ack));
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "gone")));
+        var weather = Update(Topic.Weather, "w");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, weather));
+
+        Assert.Same(ack, socket.Probe.ExpectMsg<ServerFrame>());
+        Assert.Same(weather, socket.Probe.ExpectMsg<ServerFrame>()); // and no cameras frame in between
+        var stats = Stats();
+        Assert.Equal(1, stats.Clients);
+        Assert.Equal(0, stats.Subscribers[Topic.Cameras]);
+        Assert.Equal(1, stats.Subscribers[Topic.Weather]);
+    }
+
+    [Fact]
+    public void A_terminated_connection_is_forgotten()
+    {
+        var (connection, socket) = Connect(TopicSet.All);
+        var (_, other) = Connect(TopicSet.All);
+        Assert.Equal(2, Stats().Clients);
+
+        Sys.Stop(connection.Ref);
+        AwaitAssert(() => Assert.Equal(1, Stats().Clients), TimeSpan.FromSeconds(10));
+
+        var frame = Update(Topic.Cameras, "after");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, frame));
+        Assert.Same(frame, other.Probe.ExpectMsg<ServerFrame>());
+        socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.All(Stats().Subscribers.Values, count => Assert.Equal(1, count));
+    }
+
+    [Fact]
+    public void A_full_outbound_queue_is_reported_to_the_connection_once()
+    {
+        var (connection, socket) = Connect(TopicSet.All);
+        socket.Accepting = false;
+        for (var i = 0; i < 3; i++) _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, $"{i}")));
+        connection.ExpectMsg<SocketEvents.OutboundOverflow>();
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+}

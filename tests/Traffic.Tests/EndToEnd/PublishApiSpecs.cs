@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.EndToEnd;
+
+public sealed class PublishApiSpecs : IAsyncLifetime
+{
+    private RunningService _service = null!;
+
+    public async Task InitializeAsync() =>
+        _service = await RunningService.StartAsync(new Dictionary<string, string?> { ["SIMULATOR_ENABLED"] = "false" });
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    private static bool Carries(JsonElement message, string marker) =>
+        message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object &&
+        data.TryGetProperty("marker", out var m) && m.GetString() == marker;
+
+    [Fact]
+    public async Task A_published_alert_reaches_the_subscribers_of_its_topic_only()
+    {
+        await using var accidents = await _service.ConnectAsync("/ws?topics=accidents");
+        await using var weather = await _service.ConnectAsync("/ws?topics=weather");
+        await accidents.ExpectGreetingAsync();
+        await weather.ExpectGreetingAsync();
+
+        var response = await _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { marker = "crash-1", severity = "high" } });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var alert = await accidents.NextAsync(m => Carries(m, "crash-1"));
+        Assert.Equal("ALERT", alert.Type());
+        Assert.Equal("accidents", alert.GetProperty("topic").GetString());
+        Assert.Equal("high", alert.GetProperty("data").GetProperty("severity").GetString());
+
+        await _service.PublishAsync(new { type = "UPDATE", topic = "weather", data = new { marker = "rain-1" } });
+        await weather.NextAsync(m => Carries(m, "rain-1"));
+        Assert.DoesNotContain(weather.Seen, m => Carries(m, "crash-1")); // it came before rain-1, had it been sent
+    }
+
+    [Fact]
+    public async Task A_publish_to_all_reaches_every_client()
+    {
+        await using var one = await _service.ConnectAsync("/ws?topics=cameras");
+        await using var two = await _service.ConnectAsync("/ws?topics=patterns");
+        await one.ExpectGreetingAsync();
+        await two.ExpectGreetingAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _service.PublishAsync(new { type = "ALERT", topic = "all", data = new { marker = "city-wide" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await _service.PublishAsync(new { type = "ALERT", data = new { marker = "no-topic" } })).StatusCode);
+        foreach (var client in new[] { one, two })
+        {
+            var message = await client.NextAsync(m => Carries(m, "city-wide"));
+            Assert.False(message.TryGetProperty("topic", out _));
+            await client.NextAsync(m => Carries(m, "no-topic"));
+        }
+    }
+
+    [Fact]
+    public async Task Publishing_needs_the_key()
+    {
+        var missing = await _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { } }, apiKey: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+
+        var wrong = await _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { } }, apiKey: "guess");
+        Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+
+        var bearer = new HttpRequestMessage(HttpMethod.Post, "/api/publish")
+        {
+            Content = JsonContent.Create(new { type = "UPDATE", topic = "cameras", data = Array.Empty<int>() }),
+        };
+        bearer.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RunningService.ApiKey);
+        Assert.Equal(HttpStatusCode.Accepted, (await _service.Http.SendAsync(bearer)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"NEWS","topic":"cameras","data":{}}""", "Bad type")]
+    [InlineData("""{"topic":"cameras","data":{}}""", "Bad type")]
+    [InlineData("""{"type":"UPDATE","topic":"parking","data":{}}""", "Unknown topic")]
+    [InlineData("""{"type":"UPDATE","topic":"cameras"}""", "Missing data")]
+    [InlineData("""{"type":"UPDATE",""", "Malformed JSON")]
+    [InlineData("""[1,2]""", "Malformed body")]
+    public async Task A_bad_publish_is_refused_with_a_problem_body(string body, string title)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/publish") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Api-Key", RunningService.ApiKey);
+        var response = await _service.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(title, problem.GetProperty("title").GetString());
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+    }
+}
