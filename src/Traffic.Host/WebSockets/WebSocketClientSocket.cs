@@ -15,7 +15,8 @@ namespace Traffic.Host.WebSockets;
 public sealed class WebSocketClientSocket : IClientSocket
 {
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
-    private static readonly long ActivityNoticeEveryMs = 1000;
+    private const long ActivityNoticeEveryMs = 1000;
+    private const int ReceiveChunkBytes = 4096;
 
     private readonly WebSocket _socket;
     private readonly ActivityTrackingStream? _activity;
@@ -110,7 +111,6 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     private async Task ReceiveLoopAsync()
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
         ArrayBufferWriter<byte>? assembly = null;
         var messageLength = 0;
         var reason = "connection lost";
@@ -118,45 +118,53 @@ public sealed class WebSocketClientSocket : IClientSocket
         {
             while (true)
             {
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(), _abort.Token).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    reason = $"client closed ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription})";
-                    Close(_socket.CloseStatus is { } s ? (int)s : CloseCodes.Normal, "closed by client");
-                    break;
-                }
+                // Wait with a zero-byte read: an idle connection then holds no receive buffer
+                // (clients mostly listen; thousands of idle sockets would otherwise pin 4 KB each).
+                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                if (peek.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
 
-                // An oversized message is read to its end and thrown away; the client is told once.
-                messageLength += result.Count;
-                if (messageLength > _maxMessageBytes)
+                var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunkBytes);
+                try
                 {
-                    assembly?.Clear();
-                    if (!result.EndOfMessage) continue;
+                    var result = await _socket.ReceiveAsync(buffer.AsMemory(), _abort.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
+
+                    // An oversized message is read to its end and thrown away; the client is told once.
+                    messageLength += result.Count;
+                    if (messageLength > _maxMessageBytes)
+                    {
+                        assembly?.Clear();
+                        if (!result.EndOfMessage) continue;
+                        messageLength = 0;
+                        _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
+                        continue;
+                    }
+
+                    if (!result.EndOfMessage)
+                    {
+                        assembly ??= new ArrayBufferWriter<byte>();
+                        assembly.Write(buffer.AsSpan(0, result.Count));
+                        continue;
+                    }
+
                     messageLength = 0;
-                    _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
-                    continue;
-                }
+                    byte[] message;
+                    if (assembly is { WrittenCount: > 0 })
+                    {
+                        assembly.Write(buffer.AsSpan(0, result.Count));
+                        message = assembly.WrittenSpan.ToArray();
+                        assembly.Clear();
+                    }
+                    else message = buffer.AsSpan(0, result.Count).ToArray();
 
-                if (!result.EndOfMessage)
+                    _connection.Tell(result.MessageType == WebSocketMessageType.Text
+                        ? new SocketEvents.TextReceived(message)
+                        : new SocketEvents.BinaryReceived(message.Length));
+                }
+                finally
                 {
-                    assembly ??= new ArrayBufferWriter<byte>();
-                    assembly.Write(buffer.AsSpan(0, result.Count));
-                    continue;
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
-
-                messageLength = 0;
-                byte[] message;
-                if (assembly is { WrittenCount: > 0 })
-                {
-                    assembly.Write(buffer.AsSpan(0, result.Count));
-                    message = assembly.WrittenSpan.ToArray();
-                    assembly.Clear();
-                }
-                else message = buffer.AsSpan(0, result.Count).ToArray();
-
-                _connection.Tell(result.MessageType == WebSocketMessageType.Text
-                    ? new SocketEvents.TextReceived(message)
-                    : new SocketEvents.BinaryReceived(message.Length));
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
@@ -166,9 +174,14 @@ public sealed class WebSocketClientSocket : IClientSocket
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             _connection.Tell(new SocketEvents.Closed(reason));
         }
+    }
+
+    private string ClosedByClient()
+    {
+        Close(_socket.CloseStatus is { } status ? (int)status : CloseCodes.Normal, "closed by client");
+        return $"client closed ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription})";
     }
 
     private void NoticeActivity()
