@@ -91,7 +91,11 @@ public sealed class WebSocketClientSocket : IClientSocket
         {
             while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
                 while (reader.TryRead(out var frame))
+                {
+                    // Frames already waiting behind this one leave with it in one write.
+                    if (_activity is not null) _activity.HoldWrites = reader.TryPeek(out _);
                     await _socket.SendAsync(frame.Utf8Json, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
+                }
 
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {

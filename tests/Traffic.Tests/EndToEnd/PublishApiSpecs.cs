@@ -94,4 +94,32 @@ public sealed class PublishApiSpecs : IAsyncLifetime
         Assert.Equal(title, problem.GetProperty("title").GetString());
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
     }
+
+    [Fact]
+    public async Task A_burst_of_publishes_arrives_whole_and_in_order()
+    {
+        await using var client = await _service.ConnectAsync("/ws?topics=congestion");
+        await client.ExpectGreetingAsync();
+
+        const int count = 300;
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(async worker =>
+        {
+            for (var i = worker; i < count; i += 10)
+                Assert.Equal(HttpStatusCode.Accepted,
+                    (await _service.PublishAsync(new { type = "UPDATE", topic = "congestion", data = new { marker = "burst", worker, seq = i } })).StatusCode);
+        }));
+
+        var lastPerWorker = new int[10];
+        Array.Fill(lastPerWorker, -1);
+        for (var received = 0; received < count; received++)
+        {
+            var data = (await client.NextAsync(m => Carries(m, "burst"))).GetProperty("data");
+            var worker = data.GetProperty("worker").GetInt32();
+            var seq = data.GetProperty("seq").GetInt32();
+            Assert.True(seq > lastPerWorker[worker], $"worker {worker}: {seq} after {lastPerWorker[worker]}");
+            lastPerWorker[worker] = seq;
+        }
+        await client.SendAsync("""{"action":"ping"}""");
+        await client.NextOfTypeAsync("PONG");
+    }
 }
