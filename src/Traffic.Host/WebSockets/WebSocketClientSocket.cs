@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Akka.Actor;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
@@ -8,9 +7,9 @@ using Traffic.Actors.Protocol;
 namespace Traffic.Host.WebSockets;
 
 /// <summary>
-/// Adapts one accepted WebSocket to <see cref="IClientSocket"/>: a bounded outbound queue with a
-/// single send loop (the only writer of data frames), and a receive loop that turns client
-/// messages into <see cref="SocketEvents"/> for the connection actor.
+/// Adapts one accepted WebSocket to <see cref="IClientSocket"/>: an <see cref="OutboundWriter"/>
+/// for what the server sends, and a receive loop that turns client messages into
+/// <see cref="SocketEvents"/> for the connection actor.
 /// </summary>
 public sealed class WebSocketClientSocket : IClientSocket
 {
@@ -21,13 +20,11 @@ public sealed class WebSocketClientSocket : IClientSocket
     private readonly WebSocket _socket;
     private readonly ActivityTrackingStream? _activity;
     private readonly int _maxMessageBytes;
-    private readonly Channel<ServerFrame> _outbound;
+    private readonly OutboundWriter _outbound;
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IActorRef _connection = ActorRefs.Nobody;
     private int _closeRequested;
-    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
-    private string _closeReason = "";
     private long _lastActivityNotice;
 
     public WebSocketClientSocket(WebSocket socket, ActivityTrackingStream? activity, int outboundQueueLimit, int maxMessageBytes)
@@ -35,11 +32,7 @@ public sealed class WebSocketClientSocket : IClientSocket
         _socket = socket;
         _activity = activity;
         _maxMessageBytes = maxMessageBytes;
-        _outbound = Channel.CreateBounded<ServerFrame>(new BoundedChannelOptions(outboundQueueLimit)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping silently
-        });
+        _outbound = new OutboundWriter(socket, activity, outboundQueueLimit);
     }
 
     /// <summary>Completes when the socket is finished with, whichever side ended it.</summary>
@@ -52,21 +45,21 @@ public sealed class WebSocketClientSocket : IClientSocket
         _ = RunAsync();
     }
 
-    public bool TrySend(ServerFrame frame) => _outbound.Writer.TryWrite(frame);
+    public bool TrySend(ServerFrame frame) => _outbound.TrySend(frame);
 
     public void Close(int status, string reason)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;
-        _closeStatus = (WebSocketCloseStatus)status;
-        _closeReason = reason;
-        _outbound.Writer.TryComplete(); // the send loop drains what is queued, then sends the close frame
+        _outbound.Complete((WebSocketCloseStatus)status, reason); // what is queued goes first, then the close frame
+        // A peer that does not drain its backlog and answer the close in time is dropped.
+        try { _abort.CancelAfter(CloseHandshakeTimeout); } catch (ObjectDisposedException) { }
     }
 
     public void Abort()
     {
         Interlocked.Exchange(ref _closeRequested, 1);
-        _outbound.Writer.TryComplete();
-        _abort.Cancel();
+        _outbound.Abandon();
+        try { _abort.Cancel(); } catch (ObjectDisposedException) { }
         _socket.Abort();
     }
 
@@ -78,39 +71,11 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     private async Task RunAsync()
     {
-        await Task.WhenAll(SendLoopAsync(), ReceiveLoopAsync()).ConfigureAwait(false);
+        await ReceiveLoopAsync().ConfigureAwait(false);
+        await _outbound.Finished.ConfigureAwait(false);
         _socket.Dispose();
         _abort.Dispose();
         _completion.TrySetResult();
-    }
-
-    private async Task SendLoopAsync()
-    {
-        var reader = _outbound.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
-                while (reader.TryRead(out var frame))
-                {
-                    // Frames already waiting behind this one leave with it in one write.
-                    if (_activity is not null) _activity.HoldWrites = reader.TryPeek(out _);
-                    await _socket.SendAsync(frame.Utf8Json, WebSocketMessageType.Text, endOfMessage: true, _abort.Token).ConfigureAwait(false);
-                }
-
-            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                _abort.CancelAfter(CloseHandshakeTimeout); // a peer that never answers our close is dropped
-                await _socket.CloseOutputAsync(_closeStatus, _closeReason, _abort.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
-        {
-            // The peer is gone or we aborted: the receive loop reports the end to the actor.
-        }
-        finally
-        {
-            _outbound.Writer.TryComplete();
-        }
     }
 
     private async Task ReceiveLoopAsync()
