@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Net;
+
+namespace Bench.LoadGen;
+
+/// <summary>Command line: LoadGen SCENARIO [--name value | --flag] ...  (see Usage).</summary>
+public sealed class Options
+{
+    public const string Usage = """
+        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold
+        LoadGen summarize --out DIR --stamp STAMP [--subject ours]
+
+          --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
+          --ws-path PATH       WebSocket path                                                  [/ws]
+          --key KEY            X-Api-Key for /api/publish                                      [bench]
+          --server-pid PID     read the server's CPU and RSS from /proc/PID
+          --target NAME        label of the server under test (plain, node, ours, ...)        [unknown]
+          --smoke              tiny parameters: small N, one short step
+          --n N                clients (idle-memory 10000, fanout 1000, seed-load 1000, one-to-all 10000, hold 19000)
+          --rates LIST         publishes/s per step (seed-load 60,1000; fanout: derived from --deliveries)
+          --deliveries LIST    fanout: deliveries/s per step; the publish rate is deliveries / N
+          --connect-rates LIST connect-storm: connections/s per step
+          --step-seconds S     length of one step (fanout 5, seed-load 10, connect-storm 2)
+          --drain-max S        longest wait for stragglers after a step                     [10]
+          --rounds K           one-to-all: publishes measured                               [10]
+          --hold-seconds S     hold: how long to hold the connections                      [10]
+          --concurrency C      handshakes in flight while connecting                       [200]
+          --stream-buffer B    read buffer under each client socket; 0 = none (two recv() per frame)  [4096]
+          --frame-bytes B      size of the delivered UPDATE frame                          [380]
+          --out DIR            where JSON lines are appended                                [bench/results]
+          --stamp STAMP        run id used in file names                                    [now, yyyyMMdd-HHmmss]
+          --round R --slot S   position in the interleaved schedule (set by run.sh)
+          --commit C --pinning TEXT --command TEXT   recorded in every result line
+          --max-seconds S      hard time limit for this process                             [1800; smoke 120]
+        """;
+
+    public string Scenario = "";
+    public Uri Url = new("http://127.0.0.1:5000");
+    public string WsPath = "/ws";
+    public string Key = "bench";
+    public int? ServerPid;
+    public string Target = "unknown";
+    public bool Smoke;
+    public int? N;
+    public double[]? Rates;
+    public double[]? Deliveries;
+    public double[]? ConnectRates;
+    public double? StepSeconds;
+    public double DrainMax = 10;
+    public int? Rounds;
+    public double? HoldSeconds;
+    public int Concurrency = 200;
+    public int FrameBytes = 380;
+    public string Out = "bench/results";
+    public string Stamp = DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+    public int Round = 1;
+    public int Slot = 1;
+    public string? Commit;
+    public string? Pinning;
+    public string? Command;
+    public double? MaxSeconds;
+    public string Subject = "ours";
+
+    public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
+
+    public static Options Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help") throw new ArgumentException(Usage);
+        var o = new Options { Scenario = args[0] };
+        for (var i = 1; i < args.Length; i++)
+        {
+            var a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            double[] List() => Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            switch (a)
+            {
+                case "--url": o.Url = new Uri(Next()); break;
+                case "--ws-path": o.WsPath = Next(); break;
+                case "--key": o.Key = Next(); break;
+                case "--server-pid": o.ServerPid = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--target": o.Target = Next(); break;
+                case "--smoke": o.Smoke = true; break;
+                case "--n": o.N = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--rates": o.Rates = List(); break;
+                case "--deliveries": o.Deliveries = List(); break;
+                case "--connect-rates": o.ConnectRates = List(); break;
+                case "--step-seconds": o.StepSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--drain-max": o.DrainMax = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--hold-seconds": o.HoldSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--concurrency": o.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--stream-buffer": ClientPool.StreamBufferSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--frame-bytes": o.FrameBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--out": o.Out = Next(); break;
+                case "--stamp": o.Stamp = Next(); break;
+                case "--round": o.Round = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--slot": o.Slot = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--commit": o.Commit = Next(); break;
+                case "--pinning": o.Pinning = Next(); break;
+                case "--command": o.Command = Next(); break;
+                case "--max-seconds": o.MaxSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--subject": o.Subject = Next(); break;
+                default: throw new ArgumentException($"unknown option {a}\n{Usage}");
+            }
+        }
+        if (o.Scenario != "summarize") o.Validate();
+        return o;
+    }
+
+    private void Validate()
+    {
+        // 127.0.0.1 only: this tool never sends traffic anywhere else.
+        var host = Url.Host;
+        var loopback = host == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+        if (!loopback) throw new ArgumentException($"--url must be a loopback address (127.0.0.1), not {host}");
+        if (N is < 1 or > 20_000) throw new ArgumentException("--n must be between 1 and 20000");
+        if (Concurrency is < 1 or > 1000) throw new ArgumentException("--concurrency must be between 1 and 1000");
+        foreach (var r in (Rates ?? []).Concat(ConnectRates ?? []))
+            if (r is <= 0 or > 100_000) throw new ArgumentException("rates must be in (0, 100000]");
+        if (StepSeconds is <= 0 or > 120) throw new ArgumentException("--step-seconds must be in (0, 120]");
+        if (HoldSeconds is < 0 or > 600) throw new ArgumentException("--hold-seconds must be in [0, 600]");
+    }
+}

@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Benchmark runner: builds the load generator and the baselines, starts each server under test
+# pinned to one core (taskset), drives it from the load generator pinned to the other core,
+# interleaves baselines and the subject (B, S, S, B per round), and writes JSON lines, Markdown
+# tables and a summary with ratios into bench/results/. See bench/README.md.
+#
+#   bash bench/run.sh [--smoke] [--scenario NAME[,NAME..]] [--targets plain,node,ours] [--rounds K]
+#                     [--no-build] [--out DIR] [--server NAME='COMMAND'] [--port-base P] [--no-loadgen-inline]
+#                     [-- LOADGEN_ARGS...]
+#
+# Everything runs on 127.0.0.1, every load step is bounded in count and time, and servers are
+# stopped by the PID this script started (never by name).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+cd "$ROOT"
+
+SMOKE=0
+SCENARIOS=""
+TARGETS="plain,node,ours"
+ROUNDS=1
+BUILD=1
+OUT=""
+PORT=${BENCH_PORT_BASE:-5400}
+LOADGEN_INLINE=1
+declare -A CUSTOM=()
+LOADGEN_EXTRA=()
+ORIG_ARGS="$*"
+
+usage() { sed -n '2,12p' "$HERE/$(basename "${BASH_SOURCE[0]}")" | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --scenario|--scenarios) SCENARIOS="$2"; shift ;;
+    --targets) TARGETS="$2"; shift ;;
+    --rounds) ROUNDS="$2"; shift ;;
+    --no-build) BUILD=0 ;;
+    --no-loadgen-inline) LOADGEN_INLINE=0 ;;
+    --out) OUT="$2"; shift ;;
+    --port-base) PORT="$2"; shift ;;
+    --server) CUSTOM["${2%%=*}"]="${2#*=}"; shift ;;
+    --) shift; LOADGEN_EXTRA=("$@"); break ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 64 ;;
+  esac
+  shift
+done
+[[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -ge 1 && "$ROUNDS" -le 20 ]] || { echo "run.sh: --rounds must be 1..20" >&2; exit 64; }
+
+STAMP="$(date +%Y%m%d-%H%M%S)"
+if [[ -z "$OUT" ]]; then
+  if [[ $SMOKE -eq 1 ]]; then OUT="$HERE/results/smoke"; else OUT="$HERE/results"; fi
+fi
+mkdir -p "$OUT"
+LOGDIR="$OUT/logs/$STAMP"
+mkdir -p "$LOGDIR"
+
+# ---- pinning and limits ---------------------------------------------------------------------
+NPROC="$(nproc --all 2>/dev/null || nproc)"
+if [[ "$NPROC" -ge 2 ]]; then
+  SERVER_CPUS="${SERVER_CPUS:-0}"
+  LOADGEN_CPUS="${LOADGEN_CPUS:-1}"
+  PIN_SERVER=(taskset -c "$SERVER_CPUS")
+  PIN_LOADGEN=(taskset -c "$LOADGEN_CPUS")
+  PINNING="server pinned with taskset -c $SERVER_CPUS, load generator with taskset -c $LOADGEN_CPUS (nproc $NPROC)"
+else
+  PIN_SERVER=(); PIN_LOADGEN=()
+  PINNING="not pinned: only $NPROC cpu (figures not comparable with pinned runs)"
+fi
+# Each server and the load generator may hold ~19 000 sockets: raise the soft fd limit to the hard one.
+FDS="$(ulimit -Hn)"
+[[ "$FDS" == "unlimited" ]] && FDS=1048576
+ulimit -n "$FDS" 2>/dev/null || true
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)"
+if [[ -n "$COMMIT" ]] && ! git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null; then COMMIT="$COMMIT+dirty"; fi
+COMMAND="bash bench/run.sh $ORIG_ARGS"
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+# ---- targets ----------------------------------------------------------------------------------
+PLAIN_DLL="$HERE/Baselines/PlainAspNet/bin/Release/net10.0/PlainAspNet.dll"
+NODE_DIR="$HERE/Baselines/node-ws"
+OURS_DLL="$ROOT/src/Traffic.Host/bin/Release/net10.0/Traffic.Host.dll"
+LOADGEN_DLL="$HERE/LoadGen/bin/Release/net10.0/LoadGen.dll"
+
+IFS=',' read -r -a TARGET_LIST <<< "$TARGETS"
+
+build() {
+  log "building the load generator and the baselines (Release)"
+  dotnet build -c Release "$HERE/LoadGen/LoadGen.csproj" -nologo -v q > "$LOGDIR/build-loadgen.log" 2>&1 \
+    || { cat "$LOGDIR/build-loadgen.log" >&2; echo "run.sh: LoadGen build failed" >&2; exit 1; }
+  for t in "${TARGET_LIST[@]}"; do
+    case "$t" in
+      plain)
+        dotnet build -c Release "$HERE/Baselines/PlainAspNet/PlainAspNet.csproj" -nologo -v q > "$LOGDIR/build-plain.log" 2>&1 \
+          || { cat "$LOGDIR/build-plain.log" >&2; echo "run.sh: plain baseline build failed" >&2; exit 1; } ;;
+      node)
+        if [[ ! -d "$NODE_DIR/node_modules/ws" ]]; then
+          (cd "$NODE_DIR" && npm ci --no-audit --no-fund > "$LOGDIR/npm-ci.log" 2>&1) \
+            || { cat "$LOGDIR/npm-ci.log" >&2; echo "run.sh: npm ci for the node baseline failed" >&2; exit 1; }
+        fi ;;
+      ours)
+        if [[ -f "$ROOT/src/Traffic.Host/Traffic.Host.csproj" ]]; then
+          log "building src/Traffic.Host (Release)"
+          dotnet build -c Release "$ROOT/src/Traffic.Host/Traffic.Host.csproj" -nologo -v q > "$LOGDIR/build-ours.log" 2>&1 \
+            || log "WARNING: src/Traffic.Host did not build (see $LOGDIR/build-ours.log)"
+        fi ;;
+    esac
+  done
+}
+
+if [[ $BUILD -eq 1 ]]; then build; fi
+[[ -f "$LOADGEN_DLL" ]] || { echo "run.sh: $LOADGEN_DLL missing (run without --no-build)" >&2; exit 1; }
+
+# Drop targets that cannot run, with a clear message.
+RUNNABLE=()
+for t in "${TARGET_LIST[@]}"; do
+  case "$t" in
+    plain) [[ -f "$PLAIN_DLL" ]] && RUNNABLE+=("$t") || { echo "run.sh: plain baseline not built ($PLAIN_DLL)" >&2; exit 1; } ;;
+    node) command -v node > /dev/null && [[ -d "$NODE_DIR/node_modules/ws" ]] && RUNNABLE+=("$t") \
+            || { echo "run.sh: node or the ws package is missing for the node baseline" >&2; exit 1; } ;;
+    ours) if [[ -f "$OURS_DLL" ]]; then RUNNABLE+=("$t"); else log "SKIP ours: $OURS_DLL does not exist (build src/Traffic.Host in Release first)"; fi ;;
+    *) if [[ -n "${CUSTOM[$t]:-}" ]]; then RUNNABLE+=("$t"); else echo "run.sh: unknown target '$t' (use --server $t='COMMAND')" >&2; exit 64; fi ;;
+  esac
+done
+[[ ${#RUNNABLE[@]} -ge 1 ]] || { echo "run.sh: no target to run" >&2; exit 1; }
+
+# Subject: ours when present, else the last target listed; the others are baselines.
+SUBJECT="${RUNNABLE[-1]}"
+for t in "${RUNNABLE[@]}"; do [[ "$t" == ours ]] && SUBJECT=ours; done
+BASELINES=()
+for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); done
+
+# ---- scenarios --------------------------------------------------------------------------------
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold)
+ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold)
+JOBS=()
+if [[ -z "$SCENARIOS" ]]; then
+  if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
+else
+  IFS=',' read -r -a asked <<< "$SCENARIOS"
+  for s in "${asked[@]}"; do
+    case "$s" in
+      fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
+      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold)" >&2; exit 64 ;;
+    esac
+  done
+fi
+
+# loadgen arguments for a job
+job_args() {
+  local job="$1"
+  if [[ $SMOKE -eq 1 ]]; then
+    case "$job" in
+      fanout*) echo "fanout --smoke" ;;
+      *) echo "$job --smoke" ;;
+    esac
+    return
+  fi
+  case "$job" in
+    idle-memory) echo "idle-memory --n 10000" ;;
+    fanout-1000) echo "fanout --n 1000" ;;
+    fanout-10000) echo "fanout --n 10000" ;;
+    seed-load) echo "seed-load --n 1000" ;;
+    one-to-all) echo "one-to-all --n 10000" ;;
+    connect-storm) echo "connect-storm" ;;
+    hold) echo "hold --n 19000" ;;
+  esac
+}
+
+# ---- server lifecycle -------------------------------------------------------------------------
+SERVER_PID=""
+SERVER_PORT=""
+
+port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+start_server() {
+  local target="$1"
+  PORT=$((PORT + 1))
+  while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
+  SERVER_PORT=$PORT
+  local logf="$LOGDIR/server-$target-$SERVER_PORT.log"
+  local dir="$ROOT" cmd=()
+  case "$target" in
+    plain) cmd=(dotnet "$PLAIN_DLL") ;;
+    node) dir="$NODE_DIR"; cmd=(node server.js) ;;
+    ours) cmd=(dotnet "$OURS_DLL") ;;
+    *) cmd=(bash -c "exec ${CUSTOM[$target]}") ;;
+  esac
+  (
+    cd "$dir"
+    ulimit -n "$FDS" 2> /dev/null || true
+    export WS_HOST=127.0.0.1 WS_PORT="$SERVER_PORT" PUBLISH_API_KEY=bench SIMULATOR_ENABLED=false
+    unset DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
+    export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
+    exec "${PIN_SERVER[@]}" "${cmd[@]}"
+  ) > "$logf" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 150); do
+    if ! kill -0 "$SERVER_PID" 2> /dev/null; then
+      log "ERROR: $target exited at start; log $logf:"; tail -20 "$logf" >&2; SERVER_PID=""; return 1
+    fi
+    if curl -fsS -m 1 "http://127.0.0.1:$SERVER_PORT/health" > /dev/null 2>&1; then
+      log "$target up on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID, cpus $(taskset -pc "$SERVER_PID" 2> /dev/null | sed 's/.*: //'))"
+      return 0
+    fi
+    sleep 0.2
+  done
+  log "ERROR: $target did not answer /health within 30 s; log $logf"; stop_server; return 1
+}
+
+stop_server() {
+  [[ -n "$SERVER_PID" ]] || return 0
+  kill -TERM "$SERVER_PID" 2> /dev/null || true
+  local i
+  for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2> /dev/null || break; sleep 0.2; done
+  kill -KILL "$SERVER_PID" 2> /dev/null || true
+  wait "$SERVER_PID" 2> /dev/null || true
+  SERVER_PID=""
+}
+trap 'stop_server' EXIT
+trap 'stop_server; exit 130' INT TERM
+
+FAILED=()
+run_loadgen() { # target round slot job
+  local target="$1" round="$2" slot="$3" job="$4" rc=0 max
+  if [[ $SMOKE -eq 1 ]]; then max=60; else max=1800; fi
+  local lf="$LOGDIR/loadgen-$job-$target-r$round-s$slot.log"
+  set +e
+  # shellcheck disable=SC2046
+  (
+    ulimit -n "$FDS" 2> /dev/null || true
+    # Socket continuations run inline on the epoll thread: ~20 % less load generator CPU per
+    # message than a hop to the thread pool (its continuations are short). --no-loadgen-inline: off.
+    [[ $LOADGEN_INLINE -eq 1 ]] && export DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
+    exec timeout $((max + 30)) "${PIN_LOADGEN[@]}" dotnet "$LOADGEN_DLL" $(job_args "$job") \
+      --url "http://127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" --target "$target" \
+      --round "$round" --slot "$slot" --out "$OUT" --stamp "$STAMP" --max-seconds "$max" \
+      --commit "${COMMIT:-none}" --pinning "$PINNING" --command "$COMMAND" "${LOADGEN_EXTRA[@]}"
+  ) 2>&1 | tee "$lf" | grep --line-buffered -v -e '^|' -e '^$'
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [[ $rc -ne 0 ]]; then
+    log "FAILED: $job on $target (round $round, slot $slot): exit $rc"
+    FAILED+=("$job/$target/r$round/s$slot:exit$rc")
+  fi
+  if [[ -n "$SERVER_PID" ]] && ! kill -0 "$SERVER_PID" 2> /dev/null; then
+    log "FAILED: $target died during $job"
+    FAILED+=("$job/$target/r$round/s$slot:server-died")
+    SERVER_PID=""
+  fi
+}
+
+run_one() { # target round slot job...   (one fresh server for the listed jobs)
+  local target="$1" round="$2" slot="$3"; shift 3
+  if ! start_server "$target"; then FAILED+=("$target/r$round/s$slot:start"); return; fi
+  local job
+  for job in "$@"; do
+    log "== $job on $target (round $round, slot $slot)"
+    run_loadgen "$target" "$round" "$slot" "$job"
+    [[ -n "$SERVER_PID" ]] || break
+  done
+  stop_server
+}
+
+log "stamp $STAMP; targets: ${RUNNABLE[*]} (subject $SUBJECT); scenarios: ${JOBS[*]}; rounds $ROUNDS"
+log "pinning: $PINNING; fd limit $FDS; commit ${COMMIT:-none}; results in $OUT"
+T0=$SECONDS
+if [[ $SMOKE -eq 1 ]]; then
+  # Smoke: one server per target runs every scenario once; slot 1 pairs the subject with each baseline.
+  for t in "${RUNNABLE[@]}"; do run_one "$t" 1 1 "${JOBS[@]}"; done
+else
+  for round in $(seq 1 "$ROUNDS"); do
+    for job in "${JOBS[@]}"; do
+      if [[ ${#BASELINES[@]} -eq 0 ]]; then
+        run_one "$SUBJECT" "$round" 1 "$job"
+        continue
+      fi
+      k=0
+      for b in "${BASELINES[@]}"; do
+        # B, S, S, B: slots 2k+1 and 2k+2 pair the subject with this baseline.
+        s1=$((2 * k + 1)); s2=$((2 * k + 2))
+        run_one "$b" "$round" "$s1" "$job"
+        run_one "$SUBJECT" "$round" "$s1" "$job"
+        run_one "$SUBJECT" "$round" "$s2" "$job"
+        run_one "$b" "$round" "$s2" "$job"
+        k=$((k + 1))
+      done
+    done
+  done
+fi
+
+log "all runs done in $((SECONDS - T0)) s; summarizing"
+dotnet "$LOADGEN_DLL" summarize --out "$OUT" --stamp "$STAMP" --subject "$SUBJECT" > "$LOGDIR/summary.log" 2>&1 \
+  || { cat "$LOGDIR/summary.log" >&2; FAILED+=("summarize"); }
+if [[ -f "$OUT/$STAMP-summary.md" ]]; then
+  sed -n '/^## Figures/,/^## Runs/p' "$OUT/$STAMP-summary.md" | sed '$d'
+  log "summary: $OUT/$STAMP-summary.md"
+fi
+if [[ ${#FAILED[@]} -gt 0 ]]; then
+  log "FAILURES: ${FAILED[*]}"
+  exit 1
+fi
+log "bench OK"
