@@ -1,0 +1,138 @@
+using System.Net.WebSockets;
+using System.Text;
+using Traffic.Actors.Protocol;
+using Traffic.Host.WebSockets;
+using Xunit;
+
+namespace Traffic.Tests.Host;
+
+public sealed class OutboundWriterSpecs
+{
+    /// <summary>
+    /// The transport beneath a server WebSocket: writes complete at once while the gate is open,
+    /// and wait while it is closed (a client that reads too slowly). Records what was written.
+    /// </summary>
+    private sealed class GatedTransport : Stream
+    {
+        private readonly object _lock = new();
+        private TaskCompletionSource _gate = Open();
+        public List<byte[]> Writes { get; } = [];
+
+        private static TaskCompletionSource Open()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+
+        public void Shut() { lock (_lock) _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); }
+        public void Reopen() { lock (_lock) _gate.TrySetResult(); }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            lock (_lock) Writes.Add(buffer.ToArray());
+            Task gate;
+            lock (_lock) gate = _gate.Task;
+            return new ValueTask(gate);
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override void Flush() { }
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => 0; set { } }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) { }
+    }
+
+    private readonly GatedTransport _transport = new();
+    private readonly ActivityTrackingStream _stream;
+    private readonly OutboundWriter _writer;
+
+    public OutboundWriterSpecs()
+    {
+        _stream = new ActivityTrackingStream(_transport);
+        var socket = WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true });
+        _writer = new OutboundWriter(socket, _stream, queueLimit: 3);
+    }
+
+    private static ServerFrame Frame(string text) =>
+        new(ServerMessageType.Update, Topic.Cameras, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>The text payloads of every unmasked server frame in what the transport received, in order.</summary>
+    private List<string> FramesWritten()
+    {
+        var bytes = _transport.Writes.SelectMany(w => w).ToArray();
+        var payloads = new List<string>();
+        for (var i = 0; i < bytes.Length;)
+        {
+            var opcode = bytes[i] & 0x0F;
+            var length = bytes[i + 1] & 0x7F; // short test payloads only
+            var payload = bytes.AsSpan(i + 2, length);
+            payloads.Add(opcode == 0x8 ? $"close:{(payload[0] << 8) | payload[1]}" : Encoding.UTF8.GetString(payload));
+            i += 2 + length;
+        }
+        return payloads;
+    }
+
+    [Fact]
+    public void An_idle_socket_sends_at_once_on_the_callers_thread()
+    {
+        Assert.True(_writer.TrySend(Frame("a")));
+        Assert.True(_writer.TrySend(Frame("b")));
+        Assert.Equal(["a", "b"], FramesWritten()); // written before TrySend returned: no queue, no other thread
+        Assert.Equal(2, _transport.Writes.Count);
+    }
+
+    [Fact]
+    public async Task While_a_send_waits_frames_queue_up_to_the_limit_and_then_leave_in_order_in_one_write()
+    {
+        _transport.Shut();
+        Assert.True(_writer.TrySend(Frame("1"))); // in flight, waiting on the transport
+        Assert.True(_writer.TrySend(Frame("2")));
+        Assert.True(_writer.TrySend(Frame("3")));
+        Assert.True(_writer.TrySend(Frame("4")));
+        Assert.False(_writer.TrySend(Frame("5"))); // the queue (3) is full: refused, not dropped silently
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == 4);
+        Assert.Equal(["1", "2", "3", "4"], FramesWritten());
+        Assert.Equal(2, _transport.Writes.Count); // "1" alone, then the backlog of three in one write
+    }
+
+    [Fact]
+    public async Task Completing_sends_what_is_queued_then_the_close_frame_and_refuses_more()
+    {
+        _transport.Shut();
+        _writer.TrySend(Frame("1"));
+        _writer.TrySend(Frame("2"));
+        _writer.Complete(WebSocketCloseStatus.EndpointUnavailable, "bye");
+        Assert.False(_writer.TrySend(Frame("late")));
+
+        _transport.Reopen();
+        await _writer.Finished.WaitAsync(TimeSpan.FromSeconds(10));
+        var frames = FramesWritten();
+        Assert.Equal(["1", "2"], frames.Take(2));
+        Assert.Equal("close:1001", frames[2]);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException("condition not met within 10 s");
+            await Task.Delay(10);
+        }
+    }
+}
