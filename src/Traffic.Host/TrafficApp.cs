@@ -1,10 +1,15 @@
+using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
 using Traffic.Host.Api;
+using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
 using Traffic.Host.WebSockets;
 
@@ -15,7 +20,9 @@ public static class TrafficApp
 {
     /// <param name="args">Command-line arguments.</param>
     /// <param name="settings">Settings that win over the environment (tests use this).</param>
-    public static WebApplication Create(string[] args, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="configureAkka">Extra Akka configuration applied last (tests use this, e.g. for shorter cluster timings).</param>
+    public static WebApplication Create(string[] args, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<AkkaConfigurationBuilder>? configureAkka = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
@@ -24,7 +31,19 @@ public static class TrafficApp
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
         builder.Services.AddProblemDetails();
-        builder.Services.AddAkka("traffic", akka => ConfigureAkka(akka, options));
+        builder.Services.AddSingleton(services => new TrafficMetrics(
+            services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName),
+            deliveriesCountedAtOrigin: options.Cluster is null));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("hcmc-traffic-realtime"))
+            .WithMetrics(metrics => metrics
+            .AddMeter(TrafficMetrics.MeterName)
+            .AddPrometheusExporter());
+        builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
+        {
+            ConfigureAkka(akka, options, services.GetRequiredService<TrafficMetrics>());
+            configureAkka?.Invoke(akka);
+        });
 
         var app = builder.Build();
         app.UseStatusCodePages();
@@ -33,15 +52,18 @@ public static class TrafficApp
         app.MapTrafficWebSockets();
         app.MapPublish();
         app.MapStatsAndHealth();
+        app.MapPrometheusScrapingEndpoint(); // GET /metrics
 
-        // Close every client with 1001 as soon as shutdown begins, instead of letting the web
-        // server wait out its timeout on connections that never end by themselves.
+        // Close every client as soon as shutdown begins, instead of letting the web server wait out
+        // its timeout on connections that never end by themselves: 1001 on a single node; 1012
+        // (service restart: reconnect, another node serves you) when a cluster node leaves.
+        var closeAll = options.Cluster is null ? ConnectionHubActor.CloseAll.Instance : ClusterNode.CloseForRestart;
         app.Lifetime.ApplicationStopping.Register(() =>
-            app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef.Tell(ConnectionHubActor.CloseAll.Instance));
+            app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef.Tell(closeAll));
         return app;
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, TrafficMetrics metrics)
     {
         akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"), HoconAddMode.Prepend)
             .ConfigureLoggers(loggers =>
@@ -49,9 +71,21 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .AddTopicRegistry()
-            .AddAggregator(options.Schedule)
-            .AddConnectionHub(options.Connection);
+            .AddTopicRegistry();
+
+        if (options.Cluster is { } cluster)
+        {
+            // Scale-out: DistributedPubSub between the nodes, the aggregator (and the simulated feed)
+            // as cluster singletons, a snapshot replica on every node (docs/architecture.md, "Cluster").
+            ClusterNode.Configure(akka, cluster, options, metrics);
+            akka.AddConnectionHub(options.Connection, metrics);
+            ClusterNode.AddLeaveHooks(akka);
+            return;
+        }
+
+        akka.AddLocalPublishing()
+            .AddAggregator(options.Schedule, metrics)
+            .AddConnectionHub(options.Connection, metrics);
         if (options.SimulatorEnabled) akka.AddSimulatedFeed(options.Simulation);
     }
 }

@@ -1,15 +1,31 @@
 using Akka.Hosting;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
 
 namespace Traffic.Actors.Aggregation;
 
 public static class AggregatorHosting
 {
-    /// <summary>Starts the <see cref="AggregatorActor"/>; needs <see cref="TopicRegistryHosting.AddTopicRegistry"/> first.</summary>
-    public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule) =>
+    /// <summary>
+    /// Starts the <see cref="AggregatorActor"/> on this node (the single-node mode); needs the
+    /// <see cref="TopicPublisher"/> first (<see cref="TopicPublisherHosting.AddLocalPublishing"/>).
+    /// In a cluster the aggregator is a singleton instead (<c>ClusterHosting.AddClusterServices</c>).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
         builder.WithActors((system, registry) =>
         {
-            var topicRegistry = registry.Get<TopicRegistryActor>();
-            registry.Register<AggregatorActor>(system.ActorOf(AggregatorActor.Props(topicRegistry, schedule), "aggregator"));
+            var publisher = registry.Get<TopicPublisher>();
+            var aggregator = system.ActorOf(AggregatorActor.Props(publisher, schedule, null, metrics), "aggregator");
+            registry.Register<AggregatorActor>(aggregator);
+            registry.Register<SnapshotSource>(aggregator);
         });
+}
+
+/// <summary>
+/// Registry key for "who answers <see cref="AggregatorCommands.GetSnapshot"/> on this node": the
+/// aggregator itself on a single node, the local snapshot replica in a cluster.
+/// </summary>
+public sealed class SnapshotSource
+{
+    private SnapshotSource() { }
 }

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Traffic.Actors.Aggregation;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
 
@@ -20,20 +21,28 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         public static readonly HeartbeatCheck Instance = new();
     }
 
+    /// <summary>Closes the socket with this code and reason (after what is queued), and stops.</summary>
+    public sealed record CloseWith(int Code, string Reason);
+
     private readonly IClientSocket _socket;
     private readonly IActorRef _registry;
     private readonly IActorRef _aggregator;
     private readonly ConnectionSettings _settings;
+    private readonly TrafficMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TopicSet _topics;
+    private TopicSet _counted = TopicSet.None; // what the metrics' subscriber counts hold for this connection
     private DateTimeOffset _lastHeard;
 
-    public ConnectionActor(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics)
+    /// <param name="aggregator">Who answers <see cref="AggregatorCommands.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
+    public ConnectionActor(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+        TrafficMetrics? metrics = null)
     {
         _socket = socket;
         _registry = registry;
         _aggregator = aggregator;
         _settings = settings;
+        _metrics = metrics;
         _topics = initialTopics;
         Become(AwaitingSnapshot);
     }
@@ -41,8 +50,9 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics));
+    public static Props Props(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+        TrafficMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics));
 
     private string ClientId => Self.Path.Name;
     private DateTimeOffset Now => Context.System.Scheduler.Now;
@@ -50,19 +60,27 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     protected override void PreStart()
     {
         _lastHeard = Now;
+        _metrics?.ConnectionOpened();
         _socket.Start(Self);
         _socket.TrySend(ServerMessages.Connection(ClientId, _topics, _settings.HeartbeatInterval, Now));
         _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
         Timers.StartPeriodicTimer(nameof(HeartbeatCheck), HeartbeatCheck.Instance, _settings.HeartbeatInterval);
     }
 
-    protected override void PostStop() => _socket.Close(CloseCodes.GoingAway, "server closed the connection");
+    protected override void PostStop()
+    {
+        _socket.Close(CloseCodes.GoingAway, "server closed the connection");
+        if (_metrics is null) return;
+        _metrics.SubscriptionsChanged(_counted, TopicSet.None);
+        _metrics.ConnectionClosed();
+    }
 
     private void AwaitingSnapshot()
     {
         Receive<AggregatorCommands.SnapshotReady>(ready =>
         {
             _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, _topics, ready.Frame));
+            Counted(_topics);
             Become(Ready);
             Stash.UnstashAll();
         });
@@ -95,8 +113,15 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
             Reject(ErrorCodes.MessageTooLarge, $"message longer than {m.Limit} bytes ignored");
         });
         Receive<HeartbeatCheck>(_ => CheckHeartbeat());
+        Receive<CloseWith>(close =>
+        {
+            _log.Debug("Connection {0} closed by the server: {1} {2}", ClientId, close.Code, close.Reason);
+            _socket.Close(close.Code, close.Reason);
+            Context.Stop(Self);
+        });
         Receive<SocketEvents.OutboundOverflow>(_ =>
         {
+            _metrics?.CountDropped();
             _log.Warning("Connection {0} reads too slowly: its outbound queue is full; closing it", ClientId);
             _socket.Close(CloseCodes.TryAgainLater, "client too slow: outbound queue full");
             Context.Stop(Self);
@@ -133,6 +158,13 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         _topics = next;
         var ack = ServerMessages.SubscriptionAck(subscribed, requested, next, Now);
         _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, next, ack));
+        Counted(next);
+    }
+
+    private void Counted(TopicSet topics)
+    {
+        _metrics?.SubscriptionsChanged(_counted, topics);
+        _counted = topics;
     }
 
     private void Reject(string code, string message)
@@ -149,6 +181,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         if (silence <= _settings.HeartbeatTimeout) return;
         _log.Info("Connection {0} silent for {1:0.0} s (timeout {2:0.0} s); ending it",
             ClientId, silence.TotalSeconds, _settings.HeartbeatTimeout.TotalSeconds);
+        _metrics?.CountHeartbeatTermination();
         _socket.Abort();
         Context.Stop(Self);
     }

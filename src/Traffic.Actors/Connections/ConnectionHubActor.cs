@@ -1,4 +1,6 @@
+using Akka;
 using Akka.Actor;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 
 namespace Traffic.Actors.Connections;
@@ -12,27 +14,45 @@ public sealed class ConnectionHubActor : ReceiveActor
     /// <summary>A new socket to serve, subscribed to <paramref name="Topics"/> to begin with.</summary>
     public sealed record Accept(IClientSocket Socket, TopicSet Topics);
 
-    /// <summary>The service is shutting down: stop every connection, so each closes its socket with 1001.</summary>
-    public sealed record CloseAll
+    /// <summary>
+    /// The service is shutting down: close every connection. <see cref="Instance"/> (a single node)
+    /// stops them, so each closes its socket with 1001. A cluster node that leaves closes them with
+    /// 1012 (service restart: reconnect, another node serves you), and closes every connection that
+    /// still arrives the same way. Answered with <see cref="Done"/>.
+    /// </summary>
+    public sealed record CloseAll(int Code, string Reason)
     {
-        public static readonly CloseAll Instance = new();
+        public static readonly CloseAll Instance = new(CloseCodes.GoingAway, "server shutting down");
     }
 
     private long _nextId;
+    private CloseAll? _closing;
 
-    public ConnectionHubActor(IActorRef registry, IActorRef aggregator, ConnectionSettings settings)
+    public ConnectionHubActor(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null)
     {
         Receive<Accept>(accept =>
-            Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, aggregator, settings, accept.Topics),
-                $"client-{++_nextId}"));
-        Receive<CloseAll>(_ =>
         {
-            foreach (var child in Context.GetChildren()) Context.Stop(child);
+            var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics),
+                $"client-{++_nextId}");
+            if (_closing is { } closing) connection.Tell(new ConnectionActor.CloseWith(closing.Code, closing.Reason));
+        });
+        Receive<CloseAll>(close =>
+        {
+            if (close.Code == CloseCodes.GoingAway)
+            {
+                foreach (var child in Context.GetChildren()) Context.Stop(child);
+            }
+            else
+            {
+                _closing = close;
+                foreach (var child in Context.GetChildren()) child.Tell(new ConnectionActor.CloseWith(close.Code, close.Reason));
+            }
+            if (!Sender.IsNobody()) Sender.Tell(Done.Instance);
         });
     }
 
-    public static Props Props(IActorRef registry, IActorRef aggregator, ConnectionSettings settings) =>
-        Akka.Actor.Props.Create(() => new ConnectionHubActor(registry, aggregator, settings));
+    public static Props Props(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionHubActor(registry, snapshotSource, settings, metrics));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 }

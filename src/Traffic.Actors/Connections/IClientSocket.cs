@@ -32,5 +32,6 @@ public static class CloseCodes
     public const int GoingAway = 1001;
     public const int PolicyViolation = 1008;
     public const int MessageTooBig = 1009;
+    public const int ServiceRestart = 1012;
     public const int TryAgainLater = 1013;
 }

@@ -21,6 +21,7 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers
     private readonly CitySimulation _simulation;
     private readonly IActorRef _aggregator;
     private readonly TimeSpan _stepInterval;
+    private readonly bool _fillOnStart;
 
     public SimulatedFeedActor(CitySimulation simulation, IActorRef aggregator, TimeSpan stepInterval)
     {
@@ -30,12 +31,28 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers
         Receive<Step>(_ => Advance());
     }
 
+    /// <summary>
+    /// The feed as a cluster singleton: it builds its own simulation when it starts (on whichever
+    /// node holds it, again after a fail-over) and fills the aggregator, through its proxy, at once.
+    /// </summary>
+    public SimulatedFeedActor(SimulationSettings settings, IActorRef aggregator)
+        : this(new CitySimulation(settings.Seed, Context.System.Scheduler.Now), aggregator, settings.StepInterval) =>
+        _fillOnStart = true;
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(CitySimulation simulation, IActorRef aggregator, TimeSpan stepInterval) =>
         Akka.Actor.Props.Create(() => new SimulatedFeedActor(simulation, aggregator, stepInterval));
 
-    protected override void PreStart() => Timers.StartPeriodicTimer(nameof(Step), Step.Instance, _stepInterval);
+    /// <summary>Props of the singleton form: see <see cref="SimulatedFeedActor(SimulationSettings, IActorRef)"/>.</summary>
+    public static Props SingletonProps(SimulationSettings settings, IActorRef aggregator) =>
+        Akka.Actor.Props.Create(() => new SimulatedFeedActor(settings, aggregator));
+
+    protected override void PreStart()
+    {
+        if (_fillOnStart) PublishAll(_simulation, _aggregator);
+        Timers.StartPeriodicTimer(nameof(Step), Step.Instance, _stepInterval);
+    }
 
     /// <summary>Sends every topic's current list; called once before the first client can connect.</summary>
     public static void PublishAll(CitySimulation simulation, IActorRef aggregator)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Mvc;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
 using Traffic.Host.Configuration;
@@ -12,7 +13,8 @@ namespace Traffic.Host.Api;
 /// <summary>
 /// POST /api/publish: other back-end services push an UPDATE or ALERT to a topic's subscribers,
 /// or to every client (topic "all" or no topic). The body's `data` is relayed as it is, encoded
-/// into one frame shared by every recipient; it does not change the aggregator's state.
+/// into one frame shared by every recipient; it does not change the aggregator's state. The frame
+/// goes to the <see cref="TopicPublisher"/>: this node's registry, or in a cluster every node's.
 /// </summary>
 public static class PublishEndpoint
 {
@@ -21,8 +23,8 @@ public static class PublishEndpoint
     public static void MapPublish(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/publish", Publish).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
 
-    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<TopicRegistryActor> registry,
-        ILoggerFactory loggers)
+    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<TopicPublisher> publisher,
+        TrafficMetrics metrics, ILoggerFactory loggers)
     {
         if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
 
@@ -64,9 +66,10 @@ public static class PublishEndpoint
                 return BadRequest(loggers, "Missing data", "\"data\" is required (any JSON value).");
 
             var frame = ServerMessages.Published(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data), DateTimeOffset.UtcNow);
-            registry.ActorRef.Tell(topic is { } one
+            publisher.ActorRef.Tell(topic is { } one
                 ? new RegistryCommands.PublishToTopic(one, frame)
                 : new RegistryCommands.PublishToAll(frame));
+            metrics.CountPublish(messageType.Value, topic);
             return Results.Accepted(value: new { accepted = true, type, topic = topic?.WireName() ?? Topics.AllName });
         }
     }

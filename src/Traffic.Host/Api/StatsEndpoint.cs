@@ -1,27 +1,129 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Hosting;
+using Traffic.Actors.Cluster;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Host.Configuration;
 
 namespace Traffic.Host.Api;
 
-/// <summary>GET /api/stats (the seed's getClientCount and getTopicSubscribers) and the health checks.</summary>
+/// <summary>
+/// GET /api/stats (the seed's getClientCount and getTopicSubscribers), for this node or, with
+/// <c>?scope=cluster</c>, for every node of the cluster and in total; and the health checks.
+/// </summary>
 public static class StatsEndpoint
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan NodeAskTimeout = TimeSpan.FromSeconds(3);
 
     public static void MapStatsAndHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/stats", async (IRequiredActor<TopicRegistryActor> registry) =>
+        app.MapGet("/api/stats", async (HttpRequest request, ServiceOptions options, ActorSystem system, IRequiredActor<TopicRegistryActor> registry) =>
         {
-            var stats = await registry.ActorRef.Ask<RegistryCommands.Stats>(RegistryCommands.GetStats.Instance, AskTimeout);
-            return Results.Ok(new
-            {
-                clients = stats.Clients,
-                topics = Topics.Every.ToDictionary(t => t.WireName(), t => stats.Subscribers[t]),
-            });
+            var scope = request.Query["scope"].ToString();
+            if (scope is not ("" or "node" or "cluster"))
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown scope",
+                    detail: $"?scope=\"{scope}\": expected node (this node, the default) or cluster (every node and the total).");
+
+            var local = await registry.ActorRef.Ask<RegistryCommands.Stats>(RegistryCommands.GetStats.Instance, AskTimeout);
+            if (scope == "cluster") return Results.Ok(await ClusterStatsAsync(system, options, local));
+            if (options.Cluster is null)
+                return Results.Ok(new { clients = local.Clients, topics = TopicCounts(local) });
+            return Results.Ok(new { node = SelfAddress(system), clients = local.Clients, topics = TopicCounts(local) });
         });
         app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
         app.MapGet("/health/live", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/health/ready", async (ServiceOptions options, ActorSystem system) =>
+        {
+            if (options.Cluster is null) return Results.Ok(new { status = "ready" });
+            // Ready: an Up member of the cluster, that holds the aggregator's state (so it can serve
+            // SNAPSHOTs) and that every member's publishes reach (so its clients miss nothing).
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var member = cluster.SelfMember.Status;
+            var registry = ActorRegistry.For(system);
+            var synced = false;
+            IReadOnlySet<string> reach = new HashSet<string>();
+            try
+            {
+                if (registry.TryGet<SnapshotReplicaActor>(out var replica))
+                    synced = (await replica.Ask<SnapshotReplicaActor.Status>(SnapshotReplicaActor.GetStatus.Instance, AskTimeout)).Synced;
+                if (registry.TryGet<ClusterFanOutActor>(out var fanOut))
+                    reach = (await fanOut.Ask<ClusterFanOutActor.Reach>(ClusterFanOutActor.GetReach.Instance, AskTimeout)).Nodes;
+            }
+            catch (AskTimeoutException) { }
+            // Only reachable members count: while a crashed node waits to be downed, the survivors stay ready.
+            var state = cluster.State;
+            var up = state.Members.Where(m => m.Status == MemberStatus.Up && !state.Unreachable.Contains(m))
+                .Select(m => m.Address.ToString()).ToList();
+            var reached = up.Count(reach.Contains);
+            var ready = member == MemberStatus.Up && synced && reached == up.Count;
+            var body = new
+            {
+                status = ready ? "ready" : "not ready",
+                member = member.ToString().ToLowerInvariant(),
+                snapshot = synced ? "synced" : "waiting",
+                publishesFrom = $"{reached}/{up.Count}",
+            };
+            return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+    }
+
+    private static Dictionary<string, int> TopicCounts(RegistryCommands.Stats stats) =>
+        Topics.Every.ToDictionary(t => t.WireName(), t => stats.Subscribers.TryGetValue(t, out var n) ? n : 0);
+
+    private static string SelfAddress(ActorSystem system) => Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+
+    /// <summary>Every member's registry is asked in parallel; a member that is unreachable or silent is listed without figures and left out of the totals.</summary>
+    private static async Task<object> ClusterStatsAsync(ActorSystem system, ServiceOptions options, RegistryCommands.Stats local)
+    {
+        if (options.Cluster is null)
+        {
+            var node = new { node = "local", status = "up", reachable = true, clients = local.Clients, topics = TopicCounts(local) };
+            return new { clients = local.Clients, topics = TopicCounts(local), aggregator = "local", nodes = new[] { node } };
+        }
+
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var members = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).ToList();
+        var oldest = state.Members.Where(m => m.Status is MemberStatus.Up or MemberStatus.Leaving)
+            .OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
+
+        var answers = await Task.WhenAll(members.Select(async member =>
+        {
+            if (member.Address == cluster.SelfAddress) return (member, stats: local, error: (string?)null);
+            if (unreachable.Contains(member.Address)) return (member, stats: (RegistryCommands.Stats?)null, error: "unreachable");
+            try
+            {
+                var path = new RootActorPath(member.Address) / "user" / "topic-registry";
+                var stats = await system.ActorSelection(path).Ask<RegistryCommands.Stats>(RegistryCommands.GetStats.Instance, NodeAskTimeout);
+                return (member, stats, error: null);
+            }
+            catch (AskTimeoutException)
+            {
+                return (member, stats: null, error: $"no answer within {NodeAskTimeout.TotalSeconds:0} s");
+            }
+        }));
+
+        var totals = Topics.Every.ToDictionary(t => t.WireName(), _ => 0);
+        var clients = 0;
+        var nodes = new List<object>();
+        foreach (var (member, stats, error) in answers)
+        {
+            var address = member.Address.ToString();
+            var status = member.Status.ToString().ToLowerInvariant();
+            var reachable = !unreachable.Contains(member.Address);
+            if (stats is null)
+            {
+                nodes.Add(new { node = address, status, reachable, error });
+                continue;
+            }
+            clients += stats.Clients;
+            var topics = TopicCounts(stats);
+            foreach (var (name, count) in topics) totals[name] += count;
+            nodes.Add(new { node = address, status, reachable, clients = stats.Clients, topics });
+        }
+        return new { clients, topics = totals, aggregator = oldest?.Address.ToString(), self = cluster.SelfAddress.ToString(), nodes };
     }
 }

@@ -21,6 +21,9 @@ public sealed record ServiceOptions
     public int OutboundQueueLimit { get; init; } = 1024;
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
 
+    /// <summary>Null: a single node (no AKKA_* variable set). Otherwise this node's place in the cluster.</summary>
+    public ClusterNodeOptions? Cluster { get; init; }
+
     public static ServiceOptions From(IConfiguration config)
     {
         var defaults = new ServiceOptions();
@@ -46,6 +49,7 @@ public sealed record ServiceOptions
                 Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
+            Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
         };
     }
 

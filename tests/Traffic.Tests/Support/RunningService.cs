@@ -1,6 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Traffic.Host;
 
 namespace Traffic.Tests.Support;
@@ -22,7 +25,12 @@ public sealed class RunningService : IAsyncDisposable
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
 
-    public static async Task<RunningService> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>The host's actor system (for a cluster spec: its address, its membership).</summary>
+    public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
+
+    /// <param name="configureAkka">Extra Akka configuration (cluster specs: shorter timings, crash simulation).</param>
+    public static async Task<RunningService> StartAsync(IReadOnlyDictionary<string, string?>? settings = null,
+        Action<AkkaConfigurationBuilder>? configureAkka = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -34,7 +42,7 @@ public sealed class RunningService : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
 
-        var app = TrafficApp.Create([], all);
+        var app = TrafficApp.Create([], all, configureAkka);
         await app.StartAsync();
         return new RunningService(app, new Uri(app.Urls.Single()));
     }
@@ -45,8 +53,8 @@ public sealed class RunningService : IAsyncDisposable
     public Task<TestClient> ConnectAsync(string pathAndQuery = "/ws", bool answerPings = true) =>
         TestClient.ConnectAsync(WebSocketUri(pathAndQuery), answerPings);
 
-    public async Task<JsonElement> StatsAsync() =>
-        await Http.GetFromJsonAsync<JsonElement>("/api/stats");
+    public async Task<JsonElement> StatsAsync(string query = "") =>
+        await Http.GetFromJsonAsync<JsonElement>("/api/stats" + query);
 
     public Task<HttpResponseMessage> PublishAsync(object body, string? apiKey = ApiKey)
     {
@@ -55,8 +63,11 @@ public sealed class RunningService : IAsyncDisposable
         return Http.SendAsync(request);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -1,0 +1,65 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Metrics;
+using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
+
+namespace Traffic.Actors.Cluster;
+
+public static class ClusterHosting
+{
+    public const string AggregatorSingletonName = "aggregator";
+    public const string FeedSingletonName = "simulated-feed";
+
+    /// <summary>
+    /// The cluster form of the service's actors (needs clustering configured, and
+    /// <see cref="TopicRegistryHosting.AddTopicRegistry"/> first):
+    /// <list type="bullet">
+    /// <item>the <see cref="TopicPublisher"/> is a <see cref="ClusterPublisherActor"/> (DistributedPubSub), and a
+    /// <see cref="ClusterFanOutActor"/> hands every publish of the cluster to this node's registry;</item>
+    /// <item>the <see cref="AggregatorActor"/> runs once in the cluster (a singleton, on the oldest node) and
+    /// <c>IRequiredActor&lt;AggregatorActor&gt;</c> is its proxy;</item>
+    /// <item>the <see cref="SnapshotSource"/> is this node's <see cref="SnapshotReplicaActor"/>;</item>
+    /// <item>the simulated feed, when <paramref name="simulation"/> is given, is a singleton too, so its
+    /// alerts are raised once.</item>
+    /// </list>
+    /// </summary>
+    public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
+        SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null)
+    {
+        builder.WithDistributedPubSub("")
+            .WithActors((system, registry) =>
+            {
+                var mediator = registry.Get<DistributedPubSub>();
+                registry.Register<TopicPublisher>(system.ActorOf(ClusterPublisherActor.Props(mediator), "cluster-publisher"));
+                var self = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+                registry.Register<ClusterFanOutActor>(
+                    system.ActorOf(ClusterFanOutActor.Props(mediator, registry.Get<TopicRegistryActor>(), metrics, self), "cluster-fan-out"));
+            })
+            .WithSingleton<AggregatorActor>(AggregatorSingletonName,
+                (_, registry, _) =>
+                {
+                    // Created on whichever node holds the singleton, with that node's publisher.
+                    var publisher = registry.Get<TopicPublisher>();
+                    return AggregatorActor.Props(publisher, schedule, replicas: publisher, metrics);
+                },
+                new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
+            .WithActors((system, registry) =>
+            {
+                var replica = system.ActorOf(
+                    SnapshotReplicaActor.Props(registry.Get<DistributedPubSub>(), registry.Get<AggregatorActor>(), snapshotWaitLimit),
+                    "snapshot-replica");
+                registry.Register<SnapshotReplicaActor>(replica);
+                registry.Register<SnapshotSource>(replica);
+            });
+
+        if (simulation is not null)
+            builder.WithSingleton<SimulatedFeedActor>(FeedSingletonName,
+                (_, registry, _) => SimulatedFeedActor.SingletonProps(simulation, registry.Get<AggregatorActor>()),
+                new ClusterSingletonOptions { LogSingletonIdentificationFailure = false },
+                createProxyToo: false);
+        return builder;
+    }
+}

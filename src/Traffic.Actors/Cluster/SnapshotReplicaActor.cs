@@ -1,0 +1,138 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Protocol;
+
+namespace Traffic.Actors.Cluster;
+
+/// <summary>
+/// A node's copy of the aggregator's state, kept current over DistributedPubSub
+/// (<see cref="ClusterTopics.State"/>), so that a connecting client's SNAPSHOT is served on its
+/// own node at once instead of asking the singleton across the network for every connect. It
+/// answers <see cref="AggregatorCommands.GetSnapshot"/> exactly as the aggregator does, with a
+/// frame encoded once per change of state.
+/// At start, and whenever it notices that it missed a change (a gap in the versions, a new epoch
+/// after a fail-over, a <see cref="StateReplication.StateVersion"/> it does not match), it asks the
+/// aggregator (through the singleton proxy) for the whole state, and asks again every
+/// <see cref="RetryInterval"/> until it has it. Snapshot requests that arrive before its first
+/// state wait for it, at most <c>waitLimit</c>; then they get what it has.
+/// </summary>
+public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
+{
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Asks whether the replica holds the aggregator's state yet; answered with <see cref="Status"/>.</summary>
+    public sealed record GetStatus
+    {
+        public static readonly GetStatus Instance = new();
+    }
+
+    public sealed record Status(bool Synced, long Epoch, long Version);
+
+    private sealed record Retry
+    {
+        public static readonly Retry Instance = new();
+    }
+
+    private sealed record StopWaiting
+    {
+        public static readonly StopWaiting Instance = new();
+    }
+
+    private readonly IActorRef _mediator;
+    private readonly IActorRef _aggregator;
+    private readonly TimeSpan _waitLimit;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
+    private long _epoch;
+    private long _version;
+    private bool _synced;
+    private bool _waitedOut;
+    private bool _resyncPending;
+    private ServerFrame? _snapshot;
+
+    /// <param name="mediator">DistributedPubSub's mediator.</param>
+    /// <param name="aggregator">The aggregator singleton's proxy.</param>
+    /// <param name="waitLimit">How long a snapshot request may wait for the first state.</param>
+    public SnapshotReplicaActor(IActorRef mediator, IActorRef aggregator, TimeSpan waitLimit)
+    {
+        _mediator = mediator;
+        _aggregator = aggregator;
+        _waitLimit = waitLimit;
+
+        Receive<AggregatorCommands.GetSnapshot>(_ =>
+        {
+            if (_synced || _waitedOut) Sender.Tell(new AggregatorCommands.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now)));
+            else Stash.Stash();
+        });
+        Receive<StateReplication.FullState>(Apply);
+        Receive<StateReplication.TopicState>(Apply);
+        Receive<StateReplication.StateVersion>(v =>
+        {
+            if (v.Epoch != _epoch || v.Version > _version) Resync($"its version {v.Epoch}/{v.Version} is not mine {_epoch}/{_version}");
+        });
+        Receive<Retry>(_ =>
+        {
+            if (_resyncPending) _aggregator.Tell(StateReplication.GetFullState.Instance);
+        });
+        Receive<StopWaiting>(_ =>
+        {
+            if (_synced) return;
+            _log.Warning("No state from the aggregator within {0:0.0} s; serving SNAPSHOTs with what this node has until it comes", _waitLimit.TotalSeconds);
+            _waitedOut = true;
+            Stash.UnstashAll();
+        });
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _epoch, _version)));
+        Receive<SubscribeAck>(_ => { });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(IActorRef mediator, IActorRef aggregator, TimeSpan waitLimit) =>
+        Akka.Actor.Props.Create(() => new SnapshotReplicaActor(mediator, aggregator, waitLimit));
+
+    protected override void PreStart()
+    {
+        _mediator.Tell(new Subscribe(ClusterTopics.State, Self));
+        Timers.StartPeriodicTimer(nameof(Retry), Retry.Instance, RetryInterval);
+        Timers.StartSingleTimer(nameof(StopWaiting), StopWaiting.Instance, _waitLimit);
+        Resync("starting");
+    }
+
+    private void Apply(StateReplication.FullState full)
+    {
+        if (full.Epoch == _epoch && full.Version < _version) return; // an older answer; a newer one is coming or came
+        foreach (var topic in Topics.Every)
+            _state[topic] = full.Topics.TryGetValue(topic, out var list) ? list : [];
+        _snapshot = null;
+        _epoch = full.Epoch;
+        _version = full.Version;
+        _resyncPending = false;
+        if (_synced) return;
+        _synced = true;
+        _log.Info("Snapshot replica has the aggregator's state (epoch {0}, version {1})", _epoch, _version);
+        Stash.UnstashAll();
+    }
+
+    private void Apply(StateReplication.TopicState change)
+    {
+        if (change.Epoch == _epoch && change.Version <= _version) return; // already in what this replica holds
+        // A topic's whole list is right whatever else was missed: take it now, then catch up on the rest.
+        _state[change.Topic] = change.Entities;
+        _snapshot = null;
+        if (change.Epoch == _epoch && change.Version == _version + 1) _version = change.Version;
+        else Resync(change.Epoch == _epoch ? $"missed changes {_version + 1}..{change.Version - 1}" : "the aggregator has a new epoch");
+    }
+
+    private void Resync(string why)
+    {
+        if (_resyncPending) return;
+        _log.Debug("Asking the aggregator for its whole state: {0}", why);
+        _resyncPending = true;
+        _aggregator.Tell(StateReplication.GetFullState.Instance);
+    }
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+}

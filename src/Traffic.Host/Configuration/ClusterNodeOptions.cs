@@ -1,0 +1,63 @@
+using Akka.Actor;
+
+namespace Traffic.Host.Configuration;
+
+/// <summary>
+/// Cluster mode: set when <c>AKKA_SEED_NODES</c> or <c>AKKA_PORT</c> is. Without either the service
+/// is one node with a local actor system, exactly as before (see docs/operations.md).
+/// </summary>
+/// <param name="Hostname">The host name or address other nodes reach this one at (<c>AKKA_HOSTNAME</c>).</param>
+/// <param name="BindHostname">The address Akka.Remote listens on (<c>AKKA_BIND_HOSTNAME</c>; default <paramref name="Hostname"/>).</param>
+/// <param name="Port">Akka.Remote's TCP port (<c>AKKA_PORT</c>; 0 picks a free one).</param>
+/// <param name="SeedNodes">Full Akka addresses of the seed nodes; empty: this node starts a cluster of its own (joins itself).</param>
+/// <param name="StableAfter">The Split Brain Resolver decides (downs unreachable nodes) after the membership has been stable this long.</param>
+public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, int Port, IReadOnlyList<string> SeedNodes, TimeSpan StableAfter)
+{
+    public const string SystemName = "traffic";
+    public const int DefaultPort = 4053;
+    public static readonly TimeSpan DefaultStableAfter = TimeSpan.FromSeconds(7);
+
+    /// <summary>Null when neither <c>AKKA_SEED_NODES</c> nor <c>AKKA_PORT</c> is set (single node).</summary>
+    public static ClusterNodeOptions? From(IConfiguration config, Func<string, int, int, int, int> integer)
+    {
+        var seeds = config["AKKA_SEED_NODES"];
+        var port = config["AKKA_PORT"];
+        if (string.IsNullOrWhiteSpace(seeds) && string.IsNullOrWhiteSpace(port)) return null;
+
+        var hostname = config["AKKA_HOSTNAME"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
+        var bind = config["AKKA_BIND_HOSTNAME"] is { Length: > 0 } b ? b.Trim() : null;
+        return new ClusterNodeOptions(
+            hostname,
+            bind,
+            integer("AKKA_PORT", DefaultPort, 0, 65535),
+            ParseSeeds(seeds),
+            TimeSpan.FromMilliseconds(integer("AKKA_SBR_STABLE_AFTER_MS", (int)DefaultStableAfter.TotalMilliseconds, 100, 3_600_000)));
+    }
+
+    /// <summary>
+    /// "host:port,host:port" or full addresses "akka.tcp://traffic@host:port"; the short form is
+    /// expanded. A bad entry stops the start with a message naming the variable.
+    /// </summary>
+    public static IReadOnlyList<string> ParseSeeds(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw)) return [];
+        var seeds = new List<string>();
+        foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var address = part.Contains("://", StringComparison.Ordinal) ? part : $"akka.tcp://{SystemName}@{part}";
+            try
+            {
+                var parsed = Address.Parse(address);
+                if (string.IsNullOrEmpty(parsed.Host) || parsed.Port is not (> 0 and <= 65535)) throw new UriFormatException("host and port are required");
+                if (parsed.System != SystemName) throw new UriFormatException($"the actor system is named \"{SystemName}\", not \"{parsed.System}\"");
+            }
+            catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+            {
+                throw new InvalidOperationException(
+                    $"AKKA_SEED_NODES: \"{part}\" is not a seed node ({e.Message}); expected host:port or akka.tcp://{SystemName}@host:port, comma-separated", e);
+            }
+            seeds.Add(address);
+        }
+        return seeds;
+    }
+}

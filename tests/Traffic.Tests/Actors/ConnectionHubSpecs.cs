@@ -1,0 +1,52 @@
+using Akka;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Connections;
+using Traffic.Actors.Protocol;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.Actors;
+
+public sealed class ConnectionHubSpecs : TestKit
+{
+    private static readonly ConnectionSettings Settings = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+
+    [Fact]
+    public void A_leaving_cluster_node_closes_every_connection_with_1012_and_then_every_new_one()
+    {
+        var registry = CreateTestProbe();
+        var snapshots = CreateTestProbe();
+        var hub = Sys.ActorOf(ConnectionHubActor.Props(registry.Ref, snapshots.Ref, Settings));
+        var before = new ProbeSocket(CreateTestProbe());
+        hub.Tell(new ConnectionHubActor.Accept(before, TopicSet.All));
+        before.Probe.ExpectMsg<ProbeSocket.Started>();
+        before.ExpectFrame("connection");
+        snapshots.ExpectMsg<AggregatorCommands.GetSnapshot>();
+
+        hub.Tell(new ConnectionHubActor.CloseAll(CloseCodes.ServiceRestart, "service restart"));
+        ExpectMsg<Done>();
+        Assert.Equal(new ProbeSocket.ClosedByServer(1012, "service restart"), before.Probe.ExpectMsg<ProbeSocket.ClosedByServer>());
+
+        // A client that still gets in while the node leaves is greeted and told the same at once.
+        var after = new ProbeSocket(CreateTestProbe());
+        hub.Tell(new ConnectionHubActor.Accept(after, TopicSet.All));
+        after.Probe.ExpectMsg<ProbeSocket.Started>();
+        after.ExpectFrame("connection");
+        Assert.Equal(1012, after.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
+    }
+
+    [Fact]
+    public void A_single_node_shutting_down_closes_every_connection_with_1001()
+    {
+        var hub = Sys.ActorOf(ConnectionHubActor.Props(CreateTestProbe().Ref, CreateTestProbe().Ref, Settings));
+        var socket = new ProbeSocket(CreateTestProbe());
+        hub.Tell(new ConnectionHubActor.Accept(socket, TopicSet.All));
+        socket.Probe.ExpectMsg<ProbeSocket.Started>();
+        socket.ExpectFrame("connection");
+
+        hub.Tell(ConnectionHubActor.CloseAll.Instance);
+        Assert.Equal(1001, socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Cluster;
+using Traffic.Actors.Protocol;
+using Traffic.Actors.Routing;
+using Xunit;
+
+namespace Traffic.Tests.Cluster;
+
+/// <summary>Every message that crosses between nodes goes through the binary serializer bound in hocon/cluster.hocon, and comes back the same.</summary>
+public sealed class TrafficSerializerSpecs() : TestKit(ConfigurationFactory.ParseString("akka.actor.provider = local") // no remoting needed to serialize
+    .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.hocon")))))
+{
+    private static EntityJson Entity(string id) => new(id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","name":"Nguyễn Huệ"}"""));
+
+    private T RoundTrip<T>(T message) where T : notnull
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<TrafficSerializer>(serializer); // bound in cluster.hocon, not the default JSON serializer
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        var bytes = serializer.ToBinary(message);
+        return Assert.IsType<T>(Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest));
+    }
+
+    [Fact]
+    public void A_published_frame_travels_as_its_encoded_bytes()
+    {
+        var frame = ServerMessages.Published(ServerMessageType.Alert, Topic.Accidents, """{"severity":"high"}"""u8, DateTimeOffset.UtcNow);
+        var toTopic = RoundTrip(new RegistryCommands.PublishToTopic(Topic.Accidents, frame));
+        Assert.Equal(Topic.Accidents, toTopic.Topic);
+        Assert.Equal(ServerMessageType.Alert, toTopic.Frame.Type);
+        Assert.Equal(Topic.Accidents, toTopic.Frame.Topic);
+        Assert.Equal(frame.Utf8Json, toTopic.Frame.Utf8Json);
+
+        var toAll = RoundTrip(new RegistryCommands.PublishToAll(ServerMessages.Published(ServerMessageType.Update, null, "[1,2]"u8, DateTimeOffset.UtcNow)));
+        Assert.Null(toAll.Frame.Topic);
+        Assert.Equal(ServerMessageType.Update, toAll.Frame.Type);
+        Assert.Contains("[1,2]", Encoding.UTF8.GetString(toAll.Frame.Utf8Json));
+
+        // The envelope around the frame's bytes is three bytes.
+        var serializer = Sys.Serialization.FindSerializerFor(toAll);
+        Assert.Equal(frame.Utf8Json.Length + 3, serializer.ToBinary(new RegistryCommands.PublishToTopic(Topic.Accidents, frame)).Length);
+    }
+
+    [Fact]
+    public void State_messages_keep_every_entity()
+    {
+        var state = RoundTrip(new StateReplication.TopicState(42, 7, Topic.Cameras, [Entity("c1"), Entity("c2")]));
+        Assert.Equal((42L, 7L, Topic.Cameras), (state.Epoch, state.Version, state.Topic));
+        Assert.Equal(["c1", "c2"], state.Entities.Select(e => e.Id));
+        Assert.Equal(Entity("c2").Utf8Json, state.Entities[1].Utf8Json);
+
+        var full = RoundTrip(new StateReplication.FullState(42, 9, new Dictionary<Topic, IReadOnlyList<EntityJson>>
+        {
+            [Topic.Weather] = [Entity("w1")],
+            [Topic.Accidents] = [],
+        }));
+        Assert.Equal(9, full.Version);
+        Assert.Equal("w1", Assert.Single(full.Topics[Topic.Weather]).Id);
+        Assert.Empty(full.Topics[Topic.Accidents]);
+
+        Assert.Equal(new StateReplication.StateVersion(3, 4), RoundTrip(new StateReplication.StateVersion(3, 4)));
+        Assert.Same(StateReplication.GetFullState.Instance, RoundTrip(StateReplication.GetFullState.Instance));
+        var replace = RoundTrip(new AggregatorCommands.ReplaceTopic(Topic.Patterns, [Entity("p1")]));
+        Assert.Equal("p1", Assert.Single(replace.Entities).Id);
+        var alert = RoundTrip(new AggregatorCommands.RaiseAlert(Topic.AirQuality, """{"aqi":180}"""u8.ToArray()));
+        Assert.Equal(Topic.AirQuality, alert.Topic);
+        Assert.Equal("""{"aqi":180}""", Encoding.UTF8.GetString(alert.DataJson));
+    }
+
+    [Fact]
+    public void Stats_travel_for_the_cluster_wide_answer()
+    {
+        Assert.Same(RegistryCommands.GetStats.Instance, RoundTrip(RegistryCommands.GetStats.Instance));
+        var stats = RoundTrip(new RegistryCommands.Stats(5, Topics.Every.ToDictionary(t => t, t => (int)t + 1)));
+        Assert.Equal(5, stats.Clients);
+        Assert.Equal(4, stats.Subscribers[Topic.Accidents]);
+        Assert.Equal(new ClusterFanOutActor.Hello("akka.tcp://traffic@10.0.0.1:4053"),
+            RoundTrip(new ClusterFanOutActor.Hello("akka.tcp://traffic@10.0.0.1:4053")));
+    }
+}
