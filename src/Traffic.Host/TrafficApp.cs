@@ -23,6 +23,8 @@ public static class TrafficApp
         var options = ServiceOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+            listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
         builder.Services.AddAkka("traffic", akka => ConfigureAkka(akka, options));
 
