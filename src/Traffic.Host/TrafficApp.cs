@@ -23,10 +23,8 @@ public static class TrafficApp
         var options = ServiceOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
-        // Socket sends run inline where they are flushed instead of as a thread-pool item per
-        // connection: one publish to N sockets is then N sends in a row, not N scheduled tasks
-        // (bench/results: fan-out and idle memory). Nothing here blocks an I/O thread: actors run on
-        // their own dispatcher and every handler is asynchronous.
+        // Off by default: with sends inline where they are flushed, every frame to every socket is
+        // its own send(); scheduled, the transport coalesces what waits (bench/results: fan-out).
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));

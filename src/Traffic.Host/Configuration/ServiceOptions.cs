@@ -20,7 +20,7 @@ public sealed record ServiceOptions
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
     public int OutboundQueueLimit { get; init; } = 1024;
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
-    public bool InlineSocketScheduling { get; init; } = true;
+    public bool InlineSocketScheduling { get; init; } = false;
 
     public static ServiceOptions From(IConfiguration config)
     {

@@ -75,7 +75,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         }
 
         await output.WriteAsync(handshake.SwitchingProtocolsResponse());
-        var stream = new ActivityTrackingStream(new DuplexPipeStream(connection.Transport));
+        var stream = new DuplexPipeStream(connection.Transport);
         var (interval, timeout) = WebSocketSession.KeepAlive(_options);
         var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {

@@ -14,7 +14,7 @@ namespace Traffic.Host.WebSockets;
 /// </para>
 /// Never blocks the caller; a full queue refuses the frame and leaves the decision to the caller.
 /// </summary>
-public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? stream, int queueLimit)
+public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit)
 {
     private enum Next { Frame, Idle, Close }
 

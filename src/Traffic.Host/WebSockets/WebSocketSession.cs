@@ -17,10 +17,10 @@ public static class WebSocketSession
         (options.Connection.HeartbeatInterval, options.Connection.HeartbeatTimeout + options.Connection.HeartbeatInterval);
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
-    public static async Task ServeAsync(WebSocket webSocket, ActivityTrackingStream? activity, TopicSet topics,
+    public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, TopicSet topics,
         ServiceOptions options, IActorRef hub, CancellationToken connectionAborted)
     {
-        var socket = new WebSocketClientSocket(webSocket, activity, options.OutboundQueueLimit, options.MaxClientMessageBytes);
+        var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             hub.Tell(new ConnectionHubActor.Accept(socket, topics));
