@@ -23,9 +23,6 @@ public static class TrafficApp
         var options = ServiceOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
-        // Off by default: with sends inline where they are flushed, every frame to every socket is
-        // its own send(); scheduled, the transport coalesces what waits (bench/results: fan-out).
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();

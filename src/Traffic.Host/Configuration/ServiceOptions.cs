@@ -20,7 +20,6 @@ public sealed record ServiceOptions
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
     public int OutboundQueueLimit { get; init; } = 1024;
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
-    public bool InlineSocketScheduling { get; init; } = false;
 
     public static ServiceOptions From(IConfiguration config)
     {
@@ -47,7 +46,6 @@ public sealed record ServiceOptions
                 Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
-            InlineSocketScheduling = Boolean(config, "INLINE_SOCKET_SCHEDULING", defaults.InlineSocketScheduling),
         };
     }
 
