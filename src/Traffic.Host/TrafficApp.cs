@@ -30,6 +30,8 @@ public static class TrafficApp
         var options = ServiceOptions.From(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+            listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(services => new TrafficMetrics(
             services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName),

@@ -4,25 +4,26 @@ using Traffic.Actors.Protocol;
 namespace Traffic.Host.WebSockets;
 
 /// <summary>
-/// The outbound side of one socket: a bounded queue that exists only while a send is in flight.
+/// The outbound side of one socket: a bounded queue, drained by a thread-pool work item that
+/// exists only while there is something to send (an idle socket has no send loop waiting).
 /// <para>
-/// A frame offered to an idle socket is sent at once on the caller's thread (the registry's, for a
-/// publish): when the transport takes it without waiting, as it does unless the client reads too
-/// slowly, the delivery costs no queue, no task and no thread hop. Only when a send has to wait
-/// do later frames queue, up to the limit, and a drain loop sends them, holding writes back while
-/// more follow so that a backlog leaves in few large writes.
+/// <see cref="TrySend"/> only enqueues, so a publish to N sockets costs the publisher N enqueues.
+/// The drain sends everything queued with writes held back while more frames follow, so frames
+/// that piled up while the socket waited its turn leave in one write: the busier the server, the
+/// fewer writes per frame.
 /// </para>
 /// Never blocks the caller; a full queue refuses the frame and leaves the decision to the caller.
 /// </summary>
-public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? stream, int queueLimit)
+public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit) : IThreadPoolWorkItem
 {
     private enum Next { Frame, Idle, Close }
 
     private readonly object _gate = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Queue<ServerFrame>? _queue;
-    private bool _sending;   // one sender at a time: inline on a caller, or the drain loop
+    private bool _draining;  // a drain is queued or running: one at a time
     private bool _completed; // accepts no more frames
+    private bool _abandoned; // and sends nothing more, not even a close frame
     private WebSocketCloseStatus _closeStatus;
     private string _closeReason = "";
 
@@ -34,16 +35,13 @@ public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? str
         lock (_gate)
         {
             if (_completed) return false;
-            if (_sending)
-            {
-                var queue = _queue ??= new Queue<ServerFrame>();
-                if (queue.Count >= queueLimit) return false;
-                queue.Enqueue(frame);
-                return true;
-            }
-            _sending = true;
+            var queue = _queue ??= new Queue<ServerFrame>();
+            if (queue.Count >= queueLimit) return false;
+            queue.Enqueue(frame);
+            if (_draining) return true;
+            _draining = true;
         }
-        SendInline(frame);
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         return true;
     }
 
@@ -56,10 +54,10 @@ public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? str
             _completed = true;
             _closeStatus = status;
             _closeReason = reason;
-            if (_sending) return; // the sender closes once the queue is empty
-            _sending = true;
+            if (_draining) return; // the running drain closes once the queue is empty
+            _draining = true;
         }
-        _ = DrainAsync(ValueTask.CompletedTask);
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     /// <summary>Refuses everything from now on and drops what is queued (the socket is being aborted).</summary>
@@ -68,45 +66,32 @@ public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? str
         lock (_gate)
         {
             _completed = true;
+            _abandoned = true;
             _queue = null;
         }
         _finished.TrySetResult();
     }
 
-    private void SendInline(ServerFrame frame)
-    {
-        while (true)
-        {
-            ValueTask send;
-            try { send = socket.SendAsync(new ReadOnlyMemory<byte>(frame.Utf8Json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None); }
-            catch (Exception e) when (IsConnectionFailure(e)) { Fail(); return; }
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
-            if (!send.IsCompleted) { _ = DrainAsync(send); return; }
-            try { send.GetAwaiter().GetResult(); }
-            catch (Exception e) when (IsConnectionFailure(e)) { Fail(); return; }
-
-            switch (TakeNext(out frame))
-            {
-                case Next.Idle: return;
-                case Next.Close: _ = CloseAsync(); return;
-            }
-        }
-    }
-
-    private async Task DrainAsync(ValueTask inFlight)
+    private async Task DrainAsync()
     {
         try
         {
-            await inFlight.ConfigureAwait(false);
             Next next;
             while ((next = TakeNext(out var frame)) == Next.Frame)
-                await socket.SendAsync(new ReadOnlyMemory<byte>(frame.Utf8Json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                await socket.SendAsync(new ReadOnlyMemory<byte>(frame.Utf8Json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
+                    .ConfigureAwait(false);
             if (next == Next.Close) await CloseAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (IsConnectionFailure(e)) { Fail(); }
+        catch (Exception e) when (IsConnectionFailure(e))
+        {
+            Abandon();
+            socket.Abort(); // the receive loop sees it and reports the end to the connection actor
+        }
     }
 
-    /// <summary>Called by the sender after each send: the next frame, or the end of this sending turn.</summary>
+    /// <summary>Called by the drain before each send: the next frame, or the end of this drain.</summary>
     private Next TakeNext(out ServerFrame frame)
     {
         lock (_gate)
@@ -120,8 +105,8 @@ public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? str
             }
             frame = null!;
             if (stream is not null) stream.HoldWrites = false;
-            if (_completed) return Next.Close; // stay the sender: the close frame is ours to send
-            _sending = false;
+            if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
+            _draining = false;
             return Next.Idle;
         }
     }
@@ -135,12 +120,6 @@ public sealed class OutboundWriter(WebSocket socket, ActivityTrackingStream? str
         }
         catch (Exception e) when (IsConnectionFailure(e)) { }
         _finished.TrySetResult();
-    }
-
-    private void Fail()
-    {
-        Abandon();
-        socket.Abort(); // the receive loop sees it and reports the end to the connection actor
     }
 
     private static bool IsConnectionFailure(Exception e) =>

@@ -18,21 +18,20 @@ public sealed class WebSocketClientSocket : IClientSocket
     private const int ReceiveChunkBytes = 4096;
 
     private readonly WebSocket _socket;
-    private readonly ActivityTrackingStream? _activity;
+    private readonly SocketStream? _stream;
     private readonly int _maxMessageBytes;
     private readonly OutboundWriter _outbound;
-    private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IActorRef _connection = ActorRefs.Nobody;
     private int _closeRequested;
     private long _lastActivityNotice;
 
-    public WebSocketClientSocket(WebSocket socket, ActivityTrackingStream? activity, int outboundQueueLimit, int maxMessageBytes)
+    public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes)
     {
         _socket = socket;
-        _activity = activity;
+        _stream = stream;
         _maxMessageBytes = maxMessageBytes;
-        _outbound = new OutboundWriter(socket, activity, outboundQueueLimit);
+        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit);
     }
 
     /// <summary>Completes when the socket is finished with, whichever side ended it.</summary>
@@ -41,7 +40,7 @@ public sealed class WebSocketClientSocket : IClientSocket
     public void Start(IActorRef connection)
     {
         _connection = connection;
-        if (_activity is not null) _activity.BytesRead = NoticeActivity;
+        if (_stream is not null) _stream.BytesRead = NoticeActivity;
         _ = RunAsync();
     }
 
@@ -51,16 +50,14 @@ public sealed class WebSocketClientSocket : IClientSocket
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;
         _outbound.Complete((WebSocketCloseStatus)status, reason); // what is queued goes first, then the close frame
-        // A peer that does not drain its backlog and answer the close in time is dropped.
-        try { _abort.CancelAfter(CloseHandshakeTimeout); } catch (ObjectDisposedException) { }
+        _ = AbortUnlessFinishedAsync(CloseHandshakeTimeout);
     }
 
     public void Abort()
     {
         Interlocked.Exchange(ref _closeRequested, 1);
         _outbound.Abandon();
-        try { _abort.Cancel(); } catch (ObjectDisposedException) { }
-        _socket.Abort();
+        _socket.Abort(); // a pending receive ends with an error, and the receive loop reports the end
     }
 
     /// <summary>Ends the socket when the HTTP request is torn down before the actor ever started it.</summary>
@@ -74,8 +71,13 @@ public sealed class WebSocketClientSocket : IClientSocket
         await ReceiveLoopAsync().ConfigureAwait(false);
         await _outbound.Finished.ConfigureAwait(false);
         _socket.Dispose();
-        _abort.Dispose();
         _completion.TrySetResult();
+    }
+
+    /// <summary>A peer that does not drain its backlog and answer our close in time is dropped.</summary>
+    private async Task AbortUnlessFinishedAsync(TimeSpan grace)
+    {
+        if (await Task.WhenAny(_completion.Task, Task.Delay(grace)).ConfigureAwait(false) != _completion.Task) Abort();
     }
 
     private async Task ReceiveLoopAsync()
@@ -89,13 +91,13 @@ public sealed class WebSocketClientSocket : IClientSocket
             {
                 // Wait with a zero-byte read: an idle connection then holds no receive buffer
                 // (clients mostly listen; thousands of idle sockets would otherwise pin 4 KB each).
-                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token).ConfigureAwait(false);
+                var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 if (peek.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
 
                 var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunkBytes);
                 try
                 {
-                    var result = await _socket.ReceiveAsync(buffer.AsMemory(), _abort.Token).ConfigureAwait(false);
+                    var result = await _socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
 
                     // An oversized message is read to its end and thrown away; the client is told once.

@@ -8,8 +8,9 @@ using Traffic.Host.Configuration;
 namespace Traffic.Host.WebSockets;
 
 /// <summary>
-/// Accepts a WebSocket at `/` and `/ws`, hands it to the connection hub, and holds the request
-/// open for as long as the socket lives.
+/// The standard ASP.NET Core way of accepting a WebSocket at `/` and `/ws`. Most connections never
+/// reach it (<see cref="DirectWebSocketMiddleware"/> accepts them first); it serves an upgrade that
+/// arrives as a later request on a reused HTTP connection, and answers plain HTTP requests with 426.
 /// </summary>
 public static class WebSocketEndpoint
 {
@@ -27,22 +28,16 @@ public static class WebSocketEndpoint
 
         if (!ClientMessageParser.TryParseTopicList(context.Request.Query["topics"], out var topics, out var unknown))
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown topic",
-                detail: $"?topics names \"{unknown}\"; expected a comma-separated list of {string.Join(", ", TopicSet.All.WireNames())} or all.");
+                detail: WebSocketSession.UnknownTopicDetail(unknown));
 
+        var (interval, timeout) = WebSocketSession.KeepAlive(options);
         var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
-            // The runtime sends the protocol PING every interval. Its own PONG timeout is only a
-            // backstop: the ConnectionActor ends silent connections first and logs why.
-            KeepAliveInterval = options.Connection.HeartbeatInterval,
-            KeepAliveTimeout = options.Connection.HeartbeatTimeout + options.Connection.HeartbeatInterval,
+            KeepAliveInterval = interval,
+            KeepAliveTimeout = timeout,
         });
-        var socket = new WebSocketClientSocket(webSocket, context.Features.Get<ActivityTrackingStream>(),
-            options.OutboundQueueLimit, options.MaxClientMessageBytes);
-        using (context.RequestAborted.Register(socket.AbandonIfNotStarted))
-        {
-            hub.ActorRef.Tell(new ConnectionHubActor.Accept(socket, topics));
-            await socket.Completion;
-        }
+        await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), topics, options, hub.ActorRef,
+            context.RequestAborted);
         return Results.Empty;
     }
 }

@@ -16,7 +16,10 @@ public sealed class OutboundWriterSpecs
     {
         private readonly object _lock = new();
         private TaskCompletionSource _gate = Open();
-        public List<byte[]> Writes { get; } = [];
+        private readonly List<byte[]> _writes = [];
+
+        /// <summary>A copy of what was written so far (the drain writes from another thread).</summary>
+        public List<byte[]> Writes { get { lock (_lock) return [.. _writes]; } }
 
         private static TaskCompletionSource Open()
         {
@@ -30,7 +33,7 @@ public sealed class OutboundWriterSpecs
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            lock (_lock) Writes.Add(buffer.ToArray());
+            lock (_lock) _writes.Add(buffer.ToArray());
             Task gate;
             lock (_lock) gate = _gate.Task;
             return new ValueTask(gate);
@@ -86,19 +89,20 @@ public sealed class OutboundWriterSpecs
     }
 
     [Fact]
-    public void An_idle_socket_sends_at_once_on_the_callers_thread()
+    public async Task Frames_leave_in_order_without_the_caller_waiting()
     {
         Assert.True(_writer.TrySend(Frame("a")));
         Assert.True(_writer.TrySend(Frame("b")));
-        Assert.Equal(["a", "b"], FramesWritten()); // written before TrySend returned: no queue, no other thread
-        Assert.Equal(2, _transport.Writes.Count);
+        await WaitUntil(() => FramesWritten().Count == 2);
+        Assert.Equal(["a", "b"], FramesWritten());
     }
 
     [Fact]
     public async Task While_a_send_waits_frames_queue_up_to_the_limit_and_then_leave_in_order_in_one_write()
     {
         _transport.Shut();
-        Assert.True(_writer.TrySend(Frame("1"))); // in flight, waiting on the transport
+        Assert.True(_writer.TrySend(Frame("1")));
+        await WaitUntil(() => _transport.Writes.Count == 1); // "1" is in flight, waiting on the transport
         Assert.True(_writer.TrySend(Frame("2")));
         Assert.True(_writer.TrySend(Frame("3")));
         Assert.True(_writer.TrySend(Frame("4")));
@@ -111,10 +115,19 @@ public sealed class OutboundWriterSpecs
     }
 
     [Fact]
+    public async Task Completing_an_idle_writer_sends_the_close_frame()
+    {
+        _writer.Complete(WebSocketCloseStatus.NormalClosure, "done");
+        await _writer.Finished.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["close:1000"], FramesWritten());
+    }
+
+    [Fact]
     public async Task Completing_sends_what_is_queued_then_the_close_frame_and_refuses_more()
     {
         _transport.Shut();
         _writer.TrySend(Frame("1"));
+        await WaitUntil(() => _transport.Writes.Count == 1);
         _writer.TrySend(Frame("2"));
         _writer.Complete(WebSocketCloseStatus.EndpointUnavailable, "bye");
         Assert.False(_writer.TrySend(Frame("late")));
