@@ -27,7 +27,22 @@ Task("Build")
     DotNetBuild(solution, new DotNetBuildSettings { Configuration = configuration });
 });
 
+Task("TestTools")
+    .Description("What the suite runs besides .NET: nginx, which the cluster spec puts in front of three nodes.")
+    .Does(() =>
+{
+    var onPath = (EnvironmentVariable("PATH") ?? "").Split(':').Any(d => System.IO.File.Exists(System.IO.Path.Combine(d, "nginx")));
+    if (onPath || System.IO.File.Exists("/usr/sbin/nginx")) return;
+    Information("Installing nginx for the cluster spec (apt-get, needs root)");
+    var exit = StartProcess("bash", new ProcessSettings
+    {
+        Arguments = "-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx > /dev/null\"",
+    });
+    if (exit != 0) throw new Exception("nginx is needed by the cluster spec and could not be installed: run apt-get install -y nginx");
+});
+
 Task("Test")
+    .IsDependentOn("TestTools")
     .IsDependentOn("Clean")
     .IsDependentOn("Build")
     .Does(() =>
