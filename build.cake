@@ -63,8 +63,8 @@ Task("Test")
     var counters = System.Xml.Linq.XDocument.Load(trx.First().FullPath)
         .Descendants().First(e => e.Name.LocalName == "Counters");
     int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
-    Information("Tests: {0} passed, {1} failed, {2} skipped",
-        Count("passed"), Count("failed") + Count("error") + Count("timeout"), Count("notExecuted"));
+    // Plain text, no colours: CI reads this line.
+    Console.WriteLine($"Tests: {Count("passed")} passed, {Count("failed") + Count("error") + Count("timeout")} failed, {Count("notExecuted")} skipped");
 });
 
 Task("Run")
