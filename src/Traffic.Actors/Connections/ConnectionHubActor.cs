@@ -15,10 +15,9 @@ public sealed class ConnectionHubActor : ReceiveActor
     public sealed record Accept(IClientSocket Socket, TopicSet Topics);
 
     /// <summary>
-    /// The service is shutting down: close every connection. <see cref="Instance"/> (a single node)
-    /// stops them, so each closes its socket with 1001. A cluster node that leaves closes them with
-    /// 1012 (service restart: reconnect, another node serves you), and closes every connection that
-    /// still arrives the same way. Answered with <see cref="Done"/>.
+    /// The service is shutting down: close every connection, and every one that still arrives, with
+    /// this code. <see cref="Instance"/> (a single node) is 1001; a cluster node that leaves uses
+    /// 1012 (service restart: reconnect, another node serves you). Answered with <see cref="Done"/>.
     /// </summary>
     public sealed record CloseAll(int Code, string Reason)
     {
@@ -38,15 +37,9 @@ public sealed class ConnectionHubActor : ReceiveActor
         });
         Receive<CloseAll>(close =>
         {
-            if (close.Code == CloseCodes.GoingAway)
-            {
-                foreach (var child in Context.GetChildren()) Context.Stop(child);
-            }
-            else
-            {
-                _closing = close;
-                foreach (var child in Context.GetChildren()) child.Tell(new ConnectionActor.CloseWith(close.Code, close.Reason));
-            }
+            // Connections still arriving while the server stops are closed the same way.
+            _closing = close;
+            foreach (var child in Context.GetChildren()) child.Tell(new ConnectionActor.CloseWith(close.Code, close.Reason));
             if (!Sender.IsNobody()) Sender.Tell(Done.Instance);
         });
     }

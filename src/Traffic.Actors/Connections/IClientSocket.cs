@@ -13,8 +13,8 @@ public interface IClientSocket
     void Start(IActorRef connection);
 
     /// <summary>
-    /// Queues a frame for sending. False when the bounded outbound queue is full (a slow consumer)
-    /// or the socket is closing; the frame is then not sent.
+    /// Queues a frame for sending. False only when the bounded outbound queue is full (a slow
+    /// consumer); a socket that is closing takes the frame and drops it.
     /// </summary>
     bool TrySend(ServerFrame frame);
 

@@ -44,19 +44,13 @@ public sealed class ActivityTrackingStream(Stream inner) : SocketStream
         await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
+    // Disposal (an abort, from any thread) may race a write that is using the held buffer, so the
+    // buffer is left to the GC rather than returned to the shared pool.
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
-        {
-            inner.Dispose();
-            if (Interlocked.Exchange(ref _held, null) is { } held) ArrayPool<byte>.Shared.Return(held);
-        }
+        if (disposing) inner.Dispose();
         base.Dispose(disposing);
     }
 
-    public override ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _held, null) is { } held) ArrayPool<byte>.Shared.Return(held);
-        return inner.DisposeAsync();
-    }
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net.WebSockets;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
@@ -24,13 +25,23 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     private IRequiredActor<ConnectionHubActor>? _hub;
     private ILogger? _log;
 
+    /// <summary>
+    /// How long a new connection may take to send its first request head. This runs before
+    /// Kestrel's HTTP layer, whose header timeout does not apply yet; 30 s is that timeout's default.
+    /// </summary>
+    public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
+
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
         ReadResult read;
+        // Give up on a connection that never sends a whole head, or that the server asks to close.
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed,
+            connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default);
+        waiting.CancelAfter(HeadTimeout);
         while (true)
         {
-            try { read = await input.ReadAsync(connection.ConnectionClosed); }
+            try { read = await input.ReadAsync(waiting.Token); }
             catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return; }
 
             var buffer = read.Buffer;
@@ -63,14 +74,14 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 
         if (handshake.Problem is { } problem)
         {
-            await RefuseAsync(connection, "Bad WebSocket handshake", problem);
+            await RefuseAsync(connection, handshake.Version != "13" ? 426 : 400, "Bad WebSocket handshake", problem);
             return;
         }
         var query = QueryHelpers.ParseQuery(handshake.Query);
         if (!ClientMessageParser.TryParseTopicList(query.TryGetValue("topics", out var requested) ? requested.ToString() : null,
                 out var topics, out var unknown))
         {
-            await RefuseAsync(connection, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
+            await RefuseAsync(connection, 400, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
             return;
         }
 
@@ -86,10 +97,13 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed);
     }
 
-    private async Task RefuseAsync(ConnectionContext connection, string title, string detail)
+    /// <summary>400, or 426 with the version this server speaks (RFC 6455 section 4.4).</summary>
+    private async Task RefuseAsync(ConnectionContext connection, int status, string title, string detail)
     {
         _log ??= services.GetRequiredService<ILoggerFactory>().CreateLogger<DirectWebSocketMiddleware>();
         _log.LogInformation("Refused a WebSocket handshake from {Remote}: {Title}: {Detail}", connection.RemoteEndPoint, title, detail);
-        await connection.Transport.Output.WriteAsync(WebSocketHandshake.ProblemResponse(400, "Bad Request", title, detail));
+        await connection.Transport.Output.WriteAsync(status == 426
+            ? WebSocketHandshake.ProblemResponse(426, "Upgrade Required", title, detail, "Sec-WebSocket-Version: 13")
+            : WebSocketHandshake.ProblemResponse(400, "Bad Request", title, detail));
     }
 }

@@ -42,10 +42,14 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
         if (flush.IsCompleted) throw new IOException("the connection is closed");
     }
 
-    /// <summary>The WebSocket disposes its stream when aborted: a pending read must end then.</summary>
+    /// <summary>The WebSocket disposes its stream when aborted: a pending read or a flush held up by a client that does not read must end then.</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing) transport.Input.CancelPendingRead();
+        if (disposing)
+        {
+            transport.Input.CancelPendingRead();
+            transport.Output.CancelPendingFlush();
+        }
         base.Dispose(disposing);
     }
 }

@@ -12,11 +12,12 @@ namespace Traffic.Host.WebSockets;
 /// that piled up while the socket waited its turn leave in one write: the busier the server, the
 /// fewer writes per frame.
 /// </para>
-/// Never blocks the caller; a full queue refuses the frame and leaves the decision to the caller.
+/// Never blocks the caller; a full queue refuses the frame and leaves the decision to the caller,
+/// and a writer that is closing takes frames and drops them.
 /// </summary>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit) : IThreadPoolWorkItem
 {
-    private enum Next { Frame, Idle, Close }
+    private enum Next { Frame, Idle, Close, Stop }
 
     private readonly object _gate = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +35,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     {
         lock (_gate)
         {
-            if (_completed) return false;
+            if (_completed) return true; // closing: dropped, and not a sign of a slow client
             var queue = _queue ??= new Queue<ServerFrame>();
             if (queue.Count >= queueLimit) return false;
             queue.Enqueue(frame);
@@ -60,25 +61,31 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
-    /// <summary>Refuses everything from now on and drops what is queued (the socket is being aborted).</summary>
+    /// <summary>
+    /// Drops what is queued and sends nothing more (the socket is being aborted). A send in flight
+    /// is left to end first: <see cref="Finished"/> completes only when no drain is running, so the
+    /// transport is never released under a writer that is still using it.
+    /// </summary>
     public void Abandon()
     {
+        bool idle;
         lock (_gate)
         {
             _completed = true;
             _abandoned = true;
             _queue = null;
+            idle = !_draining;
         }
-        _finished.TrySetResult();
+        if (idle) _finished.TrySetResult();
     }
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
     private async Task DrainAsync()
     {
+        Next next;
         try
         {
-            Next next;
             while ((next = TakeNext(out var frame)) == Next.Frame)
                 await socket.SendAsync(new ReadOnlyMemory<byte>(frame.Utf8Json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
                     .ConfigureAwait(false);
@@ -86,9 +93,12 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         }
         catch (Exception e) when (IsConnectionFailure(e))
         {
+            lock (_gate) _draining = false;
             Abandon();
             socket.Abort(); // the receive loop sees it and reports the end to the connection actor
+            return;
         }
+        if (next == Next.Stop) _finished.TrySetResult();
     }
 
     /// <summary>Called by the drain before each send: the next frame, or the end of this drain.</summary>
@@ -107,7 +117,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             if (stream is not null) stream.HoldWrites = false;
             if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
             _draining = false;
-            return Next.Idle;
+            return _abandoned ? Next.Stop : Next.Idle;
         }
     }
 

@@ -25,6 +25,8 @@ public sealed class WebSocketClientSocket : IClientSocket
     private IActorRef _connection = ActorRefs.Nobody;
     private int _closeRequested;
     private long _lastActivityNotice;
+    private ArrayBufferWriter<byte>? _assembly; // a client message arriving in several chunks
+    private int _messageLength;
 
     public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes)
     {
@@ -68,10 +70,16 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     private async Task RunAsync()
     {
-        await ReceiveLoopAsync().ConfigureAwait(false);
-        await _outbound.Finished.ConfigureAwait(false);
-        _socket.Dispose();
-        _completion.TrySetResult();
+        try
+        {
+            await ReceiveLoopAsync().ConfigureAwait(false);
+            await _outbound.Finished.ConfigureAwait(false);
+        }
+        finally
+        {
+            _socket.Dispose();
+            _completion.TrySetResult();
+        }
     }
 
     /// <summary>A peer that does not drain its backlog and answer our close in time is dropped.</summary>
@@ -82,8 +90,6 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     private async Task ReceiveLoopAsync()
     {
-        ArrayBufferWriter<byte>? assembly = null;
-        var messageLength = 0;
         var reason = "connection lost";
         try
         {
@@ -93,44 +99,14 @@ public sealed class WebSocketClientSocket : IClientSocket
                 // (clients mostly listen; thousands of idle sockets would otherwise pin 4 KB each).
                 var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
                 if (peek.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
+                if (peek.EndOfMessage) { Received(peek, ReadOnlySpan<byte>.Empty); continue; } // an empty final frame: nothing to read
 
                 var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunkBytes);
                 try
                 {
                     var result = await _socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
-
-                    // An oversized message is read to its end and thrown away; the client is told once.
-                    messageLength += result.Count;
-                    if (messageLength > _maxMessageBytes)
-                    {
-                        assembly?.Clear();
-                        if (!result.EndOfMessage) continue;
-                        messageLength = 0;
-                        _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
-                        continue;
-                    }
-
-                    if (!result.EndOfMessage)
-                    {
-                        assembly ??= new ArrayBufferWriter<byte>();
-                        assembly.Write(buffer.AsSpan(0, result.Count));
-                        continue;
-                    }
-
-                    messageLength = 0;
-                    byte[] message;
-                    if (assembly is { WrittenCount: > 0 })
-                    {
-                        assembly.Write(buffer.AsSpan(0, result.Count));
-                        message = assembly.WrittenSpan.ToArray();
-                        assembly.Clear();
-                    }
-                    else message = buffer.AsSpan(0, result.Count).ToArray();
-
-                    _connection.Tell(result.MessageType == WebSocketMessageType.Text
-                        ? new SocketEvents.TextReceived(message)
-                        : new SocketEvents.BinaryReceived(message.Length));
+                    Received(result, buffer.AsSpan(0, result.Count));
                 }
                 finally
                 {
@@ -147,6 +123,41 @@ public sealed class WebSocketClientSocket : IClientSocket
         {
             _connection.Tell(new SocketEvents.Closed(reason));
         }
+    }
+
+    /// <summary>One chunk of a client message: assembled until its end, then told to the actor.</summary>
+    private void Received(ValueWebSocketReceiveResult result, ReadOnlySpan<byte> chunk)
+    {
+        // An oversized message is read to its end and thrown away; the client is told once.
+        _messageLength += chunk.Length;
+        if (_messageLength > _maxMessageBytes)
+        {
+            _assembly?.Clear();
+            if (!result.EndOfMessage) return;
+            _messageLength = 0;
+            _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
+            return;
+        }
+
+        if (!result.EndOfMessage)
+        {
+            (_assembly ??= new ArrayBufferWriter<byte>()).Write(chunk);
+            return;
+        }
+
+        _messageLength = 0;
+        byte[] message;
+        if (_assembly is { WrittenCount: > 0 })
+        {
+            _assembly.Write(chunk);
+            message = _assembly.WrittenSpan.ToArray();
+            _assembly.Clear();
+        }
+        else message = chunk.ToArray();
+
+        _connection.Tell(result.MessageType == WebSocketMessageType.Text
+            ? new SocketEvents.TextReceived(message)
+            : new SocketEvents.BinaryReceived(message.Length));
     }
 
     private string ClosedByClient()

@@ -77,12 +77,13 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
     }
 
     /// <summary>An error response with an RFC 7807 problem body; the connection closes after it.</summary>
-    public static byte[] ProblemResponse(int status, string reason, string title, string detail)
+    public static byte[] ProblemResponse(int status, string reason, string title, string detail, string? extraHeader = null)
     {
         var body = System.Text.Json.JsonSerializer.Serialize(new { type = "about:blank", title, status, detail });
         var bytes = Encoding.UTF8.GetByteCount(body);
+        var extra = extraHeader is null ? "" : extraHeader + "\r\n";
         return Encoding.UTF8.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {bytes}\r\nConnection: close\r\n\r\n{body}");
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {bytes}\r\n{extra}Connection: close\r\n\r\n{body}");
     }
 
     private static bool IsValidKey(string key)

@@ -40,6 +40,7 @@ public sealed class ClientInputSpecs : IAsyncLifetime
         }
 
         await ExpectError(() => client.SendAsync("this is not json"), "malformed_json");
+        await ExpectError(() => client.SendAsync(""), "malformed_json"); // an empty message
         await ExpectError(() => client.SendAsync("""{"action":"teleport"}"""), "unknown_action");
         await ExpectError(() => client.SendAsync("""{"action":"subscribe","topics":["parking"]}"""), "unknown_topic");
         await ExpectError(() => client.SendAsync("""{"action":"subscribe","topics":[]}"""), "invalid_topics");

@@ -67,6 +67,7 @@ public sealed class HandshakeSpecs : IAsyncLifetime
         await SendAsync(stream, UpgradeRequest("/ws?topics=weather"));
         var response = await ReadResponseAsync(stream);
         Assert.StartsWith("HTTP/1.1 101", response);
+        Assert.Contains("Server: Kestrel", response); // the standard ASP.NET Core path took it
         Assert.Contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", response);
 
         using var client = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = false });
@@ -78,12 +79,23 @@ public sealed class HandshakeSpecs : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_handshake_with_a_wrong_version_is_refused_with_a_problem()
+    public async Task A_first_request_that_upgrades_is_accepted_at_the_connection_without_the_http_pipeline()
+    {
+        await using var stream = await OpenAsync();
+        await SendAsync(stream, UpgradeRequest("/ws"));
+        var response = await ReadResponseAsync(stream);
+        Assert.StartsWith("HTTP/1.1 101", response);
+        Assert.DoesNotContain("Server:", response); // Kestrel's HTTP layer adds "Server: Kestrel" to everything it answers
+    }
+
+    [Fact]
+    public async Task A_handshake_with_a_wrong_version_is_refused_with_426_and_the_version_spoken()
     {
         await using var stream = await OpenAsync();
         await SendAsync(stream, UpgradeRequest("/ws", version: "8"));
         var response = await ReadResponseAsync(stream);
-        Assert.StartsWith("HTTP/1.1 400", response);
+        Assert.StartsWith("HTTP/1.1 426", response);
+        Assert.Contains("Sec-WebSocket-Version: 13\r\n", response);
         Assert.Contains("application/problem+json", response);
         Assert.Contains("Sec-WebSocket-Version must be 13", response);
     }

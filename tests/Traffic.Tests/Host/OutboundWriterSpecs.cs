@@ -123,20 +123,45 @@ public sealed class OutboundWriterSpecs
     }
 
     [Fact]
-    public async Task Completing_sends_what_is_queued_then_the_close_frame_and_refuses_more()
+    public async Task Completing_sends_what_is_queued_then_the_close_frame_and_drops_later_frames()
     {
         _transport.Shut();
         _writer.TrySend(Frame("1"));
         await WaitUntil(() => _transport.Writes.Count == 1);
         _writer.TrySend(Frame("2"));
         _writer.Complete(WebSocketCloseStatus.EndpointUnavailable, "bye");
-        Assert.False(_writer.TrySend(Frame("late")));
+        Assert.True(_writer.TrySend(Frame("late"))); // taken and dropped: not a full queue
 
         _transport.Reopen();
         await _writer.Finished.WaitAsync(TimeSpan.FromSeconds(10));
         var frames = FramesWritten();
         Assert.Equal(["1", "2"], frames.Take(2));
         Assert.Equal("close:1001", frames[2]);
+        Assert.Equal(3, frames.Count);
+    }
+
+    [Fact]
+    public async Task Abandoning_during_a_send_finishes_only_once_the_send_has_ended()
+    {
+        _transport.Shut();
+        _writer.TrySend(Frame("1"));
+        await WaitUntil(() => _transport.Writes.Count == 1); // the drain is inside the transport's write
+        _writer.TrySend(Frame("2"));
+
+        _writer.Abandon();
+        Assert.False(_writer.Finished.IsCompleted); // the transport is still in use
+
+        _transport.Reopen();
+        await _writer.Finished.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["1"], FramesWritten()); // what was queued was dropped
+    }
+
+    [Fact]
+    public void A_closing_writer_takes_frames_and_drops_them_rather_than_report_a_full_queue()
+    {
+        _transport.Shut();
+        _writer.Complete(WebSocketCloseStatus.NormalClosure, "done");
+        for (var i = 0; i < 10; i++) Assert.True(_writer.TrySend(Frame($"{i}")));
     }
 
     private static async Task WaitUntil(Func<bool> condition)
