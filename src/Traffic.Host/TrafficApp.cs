@@ -34,8 +34,7 @@ public static class TrafficApp
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
         builder.Services.AddSingleton(services => new TrafficMetrics(
-            services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName),
-            deliveriesCountedAtOrigin: options.Cluster is null));
+            services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName)));
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("hcmc-traffic-realtime"))
             .WithMetrics(metrics => metrics
@@ -73,7 +72,7 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .AddTopicRegistry();
+            .AddTopicRegistry(metrics);
 
         if (options.Cluster is { } cluster)
         {

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
-using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
 
 namespace Traffic.Actors.Cluster;
@@ -9,7 +8,7 @@ namespace Traffic.Actors.Cluster;
 /// <summary>
 /// One per node: subscribed to <see cref="ClusterTopics.Frames"/>, it passes every publish of the
 /// cluster to this node's <see cref="TopicRegistryActor"/> (one local hop per publish, none per
-/// subscriber) and counts the deliveries it causes, once per publish.
+/// subscriber).
 /// It also says <see cref="Hello"/> on that topic every <see cref="HelloInterval"/> and notes whose
 /// hellos reach it: DistributedPubSub learns of a new node's subscriber a second or two after the
 /// node is Up, and until then publishes from that node would miss this one (and the other way
@@ -42,20 +41,12 @@ public sealed class ClusterFanOutActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, DateTime> _heard = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public ClusterFanOutActor(IActorRef mediator, IActorRef registry, TrafficMetrics? metrics, string selfAddress)
+    public ClusterFanOutActor(IActorRef mediator, IActorRef registry, string selfAddress)
     {
         _mediator = mediator;
         var hello = new Publish(ClusterTopics.Frames, new Hello(selfAddress));
-        Receive<RegistryCommands.PublishToTopic>(p =>
-        {
-            registry.Tell(p);
-            metrics?.CountDelivery(p.Topic);
-        });
-        Receive<RegistryCommands.PublishToAll>(p =>
-        {
-            registry.Tell(p);
-            metrics?.CountDelivery(null);
-        });
+        Receive<RegistryCommands.PublishToTopic>(p => registry.Tell(p));
+        Receive<RegistryCommands.PublishToAll>(p => registry.Tell(p));
         Receive<Hello>(h =>
         {
             if (!_heard.ContainsKey(h.Node)) _log.Info("Publishes from {0} reach this node", h.Node);
@@ -72,8 +63,8 @@ public sealed class ClusterFanOutActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef mediator, IActorRef registry, TrafficMetrics? metrics, string selfAddress) =>
-        Akka.Actor.Props.Create(() => new ClusterFanOutActor(mediator, registry, metrics, selfAddress));
+    public static Props Props(IActorRef mediator, IActorRef registry, string selfAddress) =>
+        Akka.Actor.Props.Create(() => new ClusterFanOutActor(mediator, registry, selfAddress));
 
     protected override void PreStart()
     {

@@ -36,7 +36,7 @@ public static class ClusterHosting
                 registry.Register<TopicPublisher>(system.ActorOf(ClusterPublisherActor.Props(mediator), "cluster-publisher"));
                 var self = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
                 registry.Register<ClusterFanOutActor>(
-                    system.ActorOf(ClusterFanOutActor.Props(mediator, registry.Get<TopicRegistryActor>(), metrics, self), "cluster-fan-out"));
+                    system.ActorOf(ClusterFanOutActor.Props(mediator, registry.Get<TopicRegistryActor>(), self), "cluster-fan-out"));
             })
             .WithSingleton<AggregatorActor>(AggregatorSingletonName,
                 (_, registry, _) =>

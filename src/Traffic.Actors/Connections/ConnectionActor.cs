@@ -31,7 +31,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     private readonly TrafficMetrics? _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TopicSet _topics;
-    private TopicSet _counted = TopicSet.None; // what the metrics' subscriber counts hold for this connection
     private DateTimeOffset _lastHeard;
 
     /// <param name="aggregator">Who answers <see cref="AggregatorCommands.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
@@ -70,9 +69,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     protected override void PostStop()
     {
         _socket.Close(CloseCodes.GoingAway, "server closed the connection");
-        if (_metrics is null) return;
-        _metrics.SubscriptionsChanged(_counted, TopicSet.None);
-        _metrics.ConnectionClosed();
+        _metrics?.ConnectionClosed();
     }
 
     private void AwaitingSnapshot()
@@ -80,7 +77,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         Receive<AggregatorCommands.SnapshotReady>(ready =>
         {
             _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, _topics, ready.Frame));
-            Counted(_topics);
             Become(Ready);
             Stash.UnstashAll();
         });
@@ -121,7 +117,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<SocketEvents.OutboundOverflow>(_ =>
         {
-            _metrics?.CountDropped();
             _log.Warning("Connection {0} reads too slowly: its outbound queue is full; closing it", ClientId);
             _socket.Close(CloseCodes.TryAgainLater, "client too slow: outbound queue full");
             Context.Stop(Self);
@@ -158,13 +153,6 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         _topics = next;
         var ack = ServerMessages.SubscriptionAck(subscribed, requested, next, Now);
         _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, next, ack));
-        Counted(next);
-    }
-
-    private void Counted(TopicSet topics)
-    {
-        _metrics?.SubscriptionsChanged(_counted, topics);
-        _counted = topics;
     }
 
     private void Reject(string code, string message)

@@ -5,9 +5,10 @@ namespace Traffic.Actors.Metrics;
 
 /// <summary>
 /// The service's own instruments (<see cref="MeterName"/>), exported at /metrics by the host.
-/// Nothing here is counted per delivery: a publish adds its recipient count once, read from the
-/// per-topic subscriber counts that connections keep up to date when their topics change.
-/// Every member is thread-safe and cheap (an Interlocked add, or a counter add per publish).
+/// Nothing here is counted per delivery: the topic registry, which holds the subscriber sets, adds
+/// a publish's delivered and refused frames once per publish, and keeps the per-topic subscriber
+/// counts as subscriptions change. Every member is thread-safe and cheap (an Interlocked add, or a
+/// counter add per publish).
 /// </summary>
 public sealed class TrafficMetrics
 {
@@ -26,15 +27,9 @@ public sealed class TrafficMetrics
     private int _connections;
 
     /// <param name="meter">The meter every instrument is created on (the host makes it with IMeterFactory).</param>
-    /// <param name="deliveriesCountedAtOrigin">
-    /// True on a single node: the publish reaches this node's registry only, so the origin counts its
-    /// recipients. False in a cluster: each node counts what its own registry fans out
-    /// (<see cref="CountDelivery"/>) and the origin counts the publish only.
-    /// </param>
-    public TrafficMetrics(Meter meter, bool deliveriesCountedAtOrigin)
+    public TrafficMetrics(Meter meter)
     {
         Meter = meter;
-        DeliveriesCountedAtOrigin = deliveriesCountedAtOrigin;
         meter.CreateObservableUpDownCounter("traffic.connections", () => Volatile.Read(ref _connections),
             unit: "{connection}", description: "Open WebSocket connections on this node");
         meter.CreateObservableUpDownCounter("traffic.subscribers", ObserveSubscribers,
@@ -44,7 +39,7 @@ public sealed class TrafficMetrics
         _delivered = meter.CreateCounter<long>("traffic.messages.delivered", unit: "{message}",
             description: "Frames handed to the outbound queues of this node's clients (one publish to N subscribers counts N)");
         _dropped = meter.CreateCounter<long>("traffic.messages.dropped", unit: "{message}",
-            description: "Frames refused by a full outbound queue; the client is then closed with 1013");
+            description: "Frames refused by a full outbound queue; the client is closed with 1013 at the first");
         _conflated = meter.CreateCounter<long>("traffic.messages.conflated", unit: "{message}",
             description: "Queued UPDATEs replaced by a newer one of the same topic for a slow client (no conflation yet: stays 0)");
         _heartbeatTerminations = meter.CreateCounter<long>("traffic.heartbeat.terminations", unit: "{connection}",
@@ -52,8 +47,6 @@ public sealed class TrafficMetrics
     }
 
     public Meter Meter { get; }
-
-    public bool DeliveriesCountedAtOrigin { get; }
 
     public int Connections => Volatile.Read(ref _connections);
 
@@ -63,7 +56,7 @@ public sealed class TrafficMetrics
 
     public void ConnectionClosed() => Interlocked.Decrement(ref _connections);
 
-    /// <summary>A connection's topic set changed (from None when it registers, to None when it ends).</summary>
+    /// <summary>A registered connection's topic set changed (from None when it registers, to None when it is forgotten).</summary>
     public void SubscriptionsChanged(TopicSet before, TopicSet after)
     {
         if (before == after) return;
@@ -76,21 +69,15 @@ public sealed class TrafficMetrics
     }
 
     /// <summary>A publish left this node (to one topic, or to all when <paramref name="topic"/> is null).</summary>
-    public void CountPublish(ServerMessageType type, Topic? topic)
-    {
+    public void CountPublish(ServerMessageType type, Topic? topic) =>
         _published.Add(1, new KeyValuePair<string, object?>("type", type == ServerMessageType.Alert ? "ALERT" : "UPDATE"), Tag(topic));
-        if (DeliveriesCountedAtOrigin) CountDelivery(topic);
-    }
 
-    /// <summary>This node's registry fans one publish out: adds its recipients, once per publish.</summary>
-    public void CountDelivery(Topic? topic)
+    /// <summary>This node's registry fanned one publish out: frames queued, and frames refused by full queues.</summary>
+    public void CountFanOut(Topic? topic, int delivered, int refused)
     {
-        var recipients = topic is { } t ? SubscribersOf(t) : Connections;
-        if (recipients > 0) _delivered.Add(recipients, Tag(topic));
+        if (delivered > 0) _delivered.Add(delivered, Tag(topic));
+        if (refused > 0) _dropped.Add(refused, Tag(topic));
     }
-
-    /// <summary>A client's outbound queue was full: the frame was not queued and the client is closed (1013).</summary>
-    public void CountDropped() => _dropped.Add(1);
 
     public void CountConflated(Topic topic) => _conflated.Add(1, TopicTags[(int)topic]);
 

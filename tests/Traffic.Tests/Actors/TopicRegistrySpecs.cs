@@ -119,4 +119,35 @@ public sealed class TopicRegistrySpecs : TestKit
         connection.ExpectMsg<SocketEvents.OutboundOverflow>();
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
+
+    [Fact]
+    public void Metrics_count_subscribers_and_each_publishs_delivered_and_refused_frames_once()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter == meter) l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counted.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+        listener.Start();
+
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var sockets = Enumerable.Range(0, 3).Select(_ => new ProbeSocket(CreateTestProbe())).ToArray();
+        var connections = sockets.Select(_ => CreateTestProbe()).ToArray();
+        for (var i = 0; i < 3; i++)
+            registry.Tell(new RegistryCommands.SetSubscriptions(connections[i].Ref, sockets[i], i < 2 ? TopicSet.Of(Topic.Cameras) : TopicSet.Of(Topic.Weather), null));
+        sockets[1].Accepting = false;
+
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "m")));
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>(); // the publish has been fanned out
+
+        Assert.Equal(2, metrics.SubscribersOf(Topic.Cameras));
+        Assert.Equal(1, metrics.SubscribersOf(Topic.Weather));
+        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.delivered"));
+        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.dropped"));
+
+        Sys.Stop(connections[0].Ref);
+        AwaitAssert(() => Assert.Equal(1, metrics.SubscribersOf(Topic.Cameras)), TimeSpan.FromSeconds(10));
+    }
 }
