@@ -1,4 +1,11 @@
 // Build, test and run the traffic real-time service.  dotnet tool restore && dotnet cake --target=<Task>
+//   Run        the service in the foreground (Ctrl+C, or SIGTERM to this process, stops it)
+//   Test       the whole suite (installs nginx first when missing: see TestTools)
+//   TestTools  what the suite needs besides .NET (nginx)
+//   Build      restore once, build with warnings as errors
+//   Bench, BenchSmoke  the benchmark (bench/README.md)
+
+using System.Runtime.InteropServices;
 
 //////////////////////////////////////////////////////////////////////
 // ARGUMENTS
@@ -6,8 +13,15 @@
 
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
+
+//////////////////////////////////////////////////////////////////////
+// GLOBAL VARIABLES
+//////////////////////////////////////////////////////////////////////
+
 var solution = "./Traffic.sln";
 var testResults = "./TestResults";
+var hostProject = "./src/Traffic.Host";
+var hostDll = $"{hostProject}/bin/{configuration}/net10.0/Traffic.Host.dll";
 
 //////////////////////////////////////////////////////////////////////
 // TASKS
@@ -21,10 +35,25 @@ Task("Clean")
     CleanDirectory(testResults);
 });
 
-Task("Build")
+Task("Restore")
     .Does(() =>
 {
-    DotNetBuild(solution, new DotNetBuildSettings { Configuration = configuration });
+    DotNetRestore(solution);
+});
+
+Task("Build")
+    .IsDependentOn("Restore")
+    .Does(() =>
+{
+    // The first build on a fresh machine takes a minute or more: say so, or it looks hung.
+    Information("Building {0} ({1})...", solution, configuration);
+    DotNetBuild(solution, new DotNetBuildSettings
+    {
+        Configuration = configuration,
+        NoRestore = true,
+        Verbosity = DotNetVerbosity.Minimal,
+        MSBuildSettings = new DotNetMSBuildSettings { TreatAllWarningsAs = MSBuildTreatAllWarningsAs.Error },
+    });
 });
 
 Task("TestTools")
@@ -42,7 +71,8 @@ Task("TestTools")
 });
 
 Task("Test")
-    .IsDependentOn("TestTools")
+    .Description("The whole suite; ends with one plain line: Tests: N passed, N failed, N skipped.")
+    .IsDependentOn("TestTools") // so that the README's test command alone works on a fresh machine
     .IsDependentOn("Clean")
     .IsDependentOn("Build")
     .Does(() =>
@@ -51,6 +81,7 @@ Task("Test")
     {
         Configuration = configuration,
         NoBuild = true,
+        NoRestore = true,
         ResultsDirectory = testResults,
         Loggers = { "trx;LogFileName=tests.trx", "console;verbosity=normal" },
     });
@@ -68,10 +99,12 @@ Task("Test")
 });
 
 Task("Run")
-    .Description("Runs the service on the built-in simulated city feed (ws://localhost:5000/ws).")
+    .Description("Runs the service on the built-in simulated city feed (ws://localhost:5000/ws) in the foreground.")
+    .IsDependentOn("Build")
     .Does(() =>
 {
-    DotNetRun("./src/Traffic.Host/Traffic.Host.csproj", new DotNetRunSettings { Configuration = configuration });
+    var exitCode = RunInForeground(hostDll, hostProject);
+    if (exitCode != 0) throw new CakeException(exitCode, $"Traffic.Host exited with code {exitCode}");
 });
 
 Task("Bench")
@@ -97,3 +130,33 @@ Task("BenchSmoke")
 //////////////////////////////////////////////////////////////////////
 
 RunTarget(target);
+
+//////////////////////////////////////////////////////////////////////
+// HELPER FUNCTIONS
+//////////////////////////////////////////////////////////////////////
+
+// Starts the built host (not `dotnet run`, whose own child would outlive a stopped Cake) in the
+// project folder, as `dotnet run` would (so it reads its appsettings.json), and behaves like a
+// foreground server: SIGTERM or SIGINT to this process is passed on to the host, which closes its
+// clients (1001) and exits; then this process exits with the host's exit code.
+int RunInForeground(string dll, string workingDirectory)
+{
+    var info = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, UseShellExecute = false };
+    info.ArgumentList.Add(System.IO.Path.GetFullPath(dll));
+    using var host = System.Diagnostics.Process.Start(info) ?? throw new Exception("could not start " + dll);
+    Information("Traffic.Host started (pid {0}); Ctrl+C or SIGTERM to this process stops it.", host.Id);
+
+    void PassOn(PosixSignalContext signal)
+    {
+        signal.Cancel = true; // stay alive until the host has stopped
+        if (!host.HasExited) SendSignal(host.Id, signal.Signal == PosixSignal.SIGINT ? 2 : 15);
+    }
+    using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, PassOn);
+    using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, PassOn);
+    host.WaitForExit();
+    return host.ExitCode;
+}
+
+// No managed API sends a signal other than SIGKILL to another process.
+void SendSignal(int pid, int signal) =>
+    System.Diagnostics.Process.Start("kill", $"-{signal} {pid}")?.WaitForExit();

@@ -1,3 +1,3 @@
 using Traffic.Host;
 
-TrafficApp.Create(args).Run();
+return await TrafficProgram.RunAsync(args, Console.Error);

@@ -33,6 +33,7 @@ public static class TrafficApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
+        builder.Services.AddTrafficHealthChecks();
         builder.Services.AddSingleton(services => new TrafficMetrics(
             services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName)));
         builder.Services.AddOpenTelemetry()
@@ -52,15 +53,21 @@ public static class TrafficApp
         app.UseWebSockets();
         app.MapTrafficWebSockets();
         app.MapPublish();
-        app.MapStatsAndHealth();
+        app.MapStats();
+        app.MapTrafficHealthChecks();
         app.MapPrometheusScrapingEndpoint(); // GET /metrics
 
         // Close every client as soon as shutdown begins, instead of letting the web server wait out
         // its timeout on connections that never end by themselves: 1001 on a single node; 1012
         // (service restart: reconnect, another node serves you) when a cluster node leaves.
+        // Registered once started: a start that fails (the port is taken) disposes the services
+        // before the stop callbacks run, and there are no clients to close then.
         var closeAll = options.Cluster is null ? ConnectionHubActor.CloseAll.Instance : ClusterNode.CloseForRestart;
-        app.Lifetime.ApplicationStopping.Register(() =>
-            app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef.Tell(closeAll));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var hub = app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef;
+            app.Lifetime.ApplicationStopping.Register(() => hub.Tell(closeAll));
+        });
         return app;
     }
 

@@ -19,7 +19,7 @@ public sealed record TopicSchedule(IReadOnlyDictionary<Topic, TimeSpan> Interval
 
     /// <summary>
     /// Parses overrides such as "cameras=5000,accidents=1000" (milliseconds); unnamed topics keep
-    /// the default. Throws <see cref="FormatException"/> naming the bad part.
+    /// the default. Throws <see cref="FormatException"/> saying which part is wrong and why.
     /// </summary>
     public static TopicSchedule Parse(string? overrides)
     {
@@ -28,8 +28,12 @@ public sealed record TopicSchedule(IReadOnlyDictionary<Topic, TimeSpan> Interval
         foreach (var part in overrides.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var pieces = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (pieces.Length != 2 || !Topics.TryParse(pieces[0], out var topic) || !int.TryParse(pieces[1], out var ms) || ms <= 0)
-                throw new FormatException($"bad topic interval \"{part}\": expected topic=milliseconds, e.g. accidents=10000");
+            if (pieces.Length != 2)
+                throw new FormatException($"\"{part}\" is not topic=milliseconds, e.g. accidents=10000");
+            if (!Topics.TryParse(pieces[0], out var topic))
+                throw new FormatException($"unknown topic \"{pieces[0]}\" in \"{part}\"; the topics are {string.Join(", ", Topics.Every.Select(t => t.WireName()))}");
+            if (!int.TryParse(pieces[1], out var ms) || ms <= 0)
+                throw new FormatException($"\"{pieces[1]}\" in \"{part}\" is not a whole number of milliseconds above 0");
             intervals[topic] = TimeSpan.FromMilliseconds(ms);
         }
         return new TopicSchedule(intervals);

@@ -12,6 +12,30 @@ public static class ClusterHosting
 {
     public const string AggregatorSingletonName = "aggregator";
     public const string FeedSingletonName = "simulated-feed";
+    public const string SerializerName = "traffic";
+
+    /// <summary>
+    /// Every message that travels between nodes: publishes cross as the frame's bytes, encoded
+    /// once at the origin, never re-encoded; state as pre-encoded entities (<see cref="TrafficSerializer"/>).
+    /// </summary>
+    public static readonly IReadOnlyList<Type> CrossNodeMessages =
+    [
+        typeof(RegistryCommands.PublishToTopic),
+        typeof(RegistryCommands.PublishToAll),
+        typeof(RegistryCommands.GetStats),
+        typeof(RegistryCommands.Stats),
+        typeof(AggregatorCommands.ReplaceTopic),
+        typeof(AggregatorCommands.RaiseAlert),
+        typeof(StateReplication.TopicState),
+        typeof(StateReplication.StateVersion),
+        typeof(StateReplication.GetFullState),
+        typeof(StateReplication.FullState),
+        typeof(ClusterFanOutActor.Hello),
+    ];
+
+    /// <summary>Binds <see cref="CrossNodeMessages"/> to <see cref="TrafficSerializer"/>.</summary>
+    public static AkkaConfigurationBuilder WithTrafficSerializer(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer(SerializerName, CrossNodeMessages, system => new TrafficSerializer(system));
 
     /// <summary>
     /// The cluster form of the service's actors (needs clustering configured, and
@@ -29,7 +53,8 @@ public static class ClusterHosting
     public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
         SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null)
     {
-        builder.WithDistributedPubSub("")
+        builder.WithTrafficSerializer()
+            .WithDistributedPubSub("")
             .WithActors((system, registry) =>
             {
                 var mediator = registry.Get<DistributedPubSub>();

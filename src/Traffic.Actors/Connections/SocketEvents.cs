@@ -20,8 +20,11 @@ public static class SocketEvents
         public static readonly PeerActive Instance = new();
     }
 
-    /// <summary>The socket is closed (by the peer, a network error, or us); the actor should stop.</summary>
-    public sealed record Closed(string Reason) : ISocketEvent;
+    /// <summary>
+    /// The socket is closed (by the peer, a network error, or us); the actor should stop. Often the
+    /// actor has stopped already (it aborted the socket itself): expected, so never a dead letter.
+    /// </summary>
+    public sealed record Closed(string Reason) : ISocketEvent, Akka.Event.IDeadLetterSuppression;
 
     /// <summary>The outbound queue overflowed: the client reads slower than it is sent to.</summary>
     public sealed record OutboundOverflow : ISocketEvent

@@ -10,14 +10,14 @@ namespace Traffic.Host.Api;
 
 /// <summary>
 /// GET /api/stats (the seed's getClientCount and getTopicSubscribers), for this node or, with
-/// <c>?scope=cluster</c>, for every node of the cluster and in total; and the health checks.
+/// <c>?scope=cluster</c>, for every node of the cluster and in total. Health checks: <see cref="HealthEndpoints"/>.
 /// </summary>
 public static class StatsEndpoint
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan NodeAskTimeout = TimeSpan.FromSeconds(3);
 
-    public static void MapStatsAndHealth(this IEndpointRouteBuilder app)
+    public static void MapStats(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/stats", async (HttpRequest request, ServiceOptions options, ActorSystem system, IRequiredActor<TopicRegistryActor> registry) =>
         {
@@ -31,41 +31,6 @@ public static class StatsEndpoint
             if (options.Cluster is null)
                 return Results.Ok(new { clients = local.Clients, topics = TopicCounts(local) });
             return Results.Ok(new { node = SelfAddress(system), clients = local.Clients, topics = TopicCounts(local) });
-        });
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
-        app.MapGet("/health/live", () => Results.Ok(new { status = "ok" }));
-        app.MapGet("/health/ready", async (ServiceOptions options, ActorSystem system) =>
-        {
-            if (options.Cluster is null) return Results.Ok(new { status = "ready" });
-            // Ready: an Up member of the cluster, that holds the aggregator's state (so it can serve
-            // SNAPSHOTs) and that every member's publishes reach (so its clients miss nothing).
-            var cluster = Akka.Cluster.Cluster.Get(system);
-            var member = cluster.SelfMember.Status;
-            var registry = ActorRegistry.For(system);
-            var synced = false;
-            IReadOnlySet<string> reach = new HashSet<string>();
-            try
-            {
-                if (registry.TryGet<SnapshotReplicaActor>(out var replica))
-                    synced = (await replica.Ask<SnapshotReplicaActor.Status>(SnapshotReplicaActor.GetStatus.Instance, AskTimeout)).Synced;
-                if (registry.TryGet<ClusterFanOutActor>(out var fanOut))
-                    reach = (await fanOut.Ask<ClusterFanOutActor.Reach>(ClusterFanOutActor.GetReach.Instance, AskTimeout)).Nodes;
-            }
-            catch (AskTimeoutException) { }
-            // Only reachable members count: while a crashed node waits to be downed, the survivors stay ready.
-            var state = cluster.State;
-            var up = state.Members.Where(m => m.Status == MemberStatus.Up && !state.Unreachable.Contains(m))
-                .Select(m => m.Address.ToString()).ToList();
-            var reached = up.Count(reach.Contains);
-            var ready = member == MemberStatus.Up && synced && reached == up.Count;
-            var body = new
-            {
-                status = ready ? "ready" : "not ready",
-                member = member.ToString().ToLowerInvariant(),
-                snapshot = synced ? "synced" : "waiting",
-                publishesFrom = $"{reached}/{up.Count}",
-            };
-            return Results.Json(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }
 

@@ -53,7 +53,7 @@ public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, i
             }
             catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
             {
-                throw new InvalidOperationException(
+                throw new ServiceConfigurationException(
                     $"AKKA_SEED_NODES: \"{part}\" is not a seed node ({e.Message}); expected host:port or akka.tcp://{SystemName}@host:port, comma-separated", e);
             }
             seeds.Add(address);

@@ -30,11 +30,11 @@ public sealed record ServiceOptions
         var interval = Milliseconds(config, "HEARTBEAT_INTERVAL_MS", defaults.Connection.HeartbeatInterval);
         var timeout = Milliseconds(config, "HEARTBEAT_TIMEOUT_MS", defaults.Connection.HeartbeatTimeout);
         if (timeout < interval)
-            throw new InvalidOperationException($"HEARTBEAT_TIMEOUT_MS ({timeout.TotalMilliseconds}) must not be shorter than HEARTBEAT_INTERVAL_MS ({interval.TotalMilliseconds})");
+            throw new ServiceConfigurationException($"HEARTBEAT_TIMEOUT_MS ({timeout.TotalMilliseconds}) must not be shorter than HEARTBEAT_INTERVAL_MS ({interval.TotalMilliseconds})");
 
         TopicSchedule schedule;
         try { schedule = TopicSchedule.Parse(config["UPDATE_INTERVALS_MS"]); }
-        catch (FormatException e) { throw new InvalidOperationException($"UPDATE_INTERVALS_MS: {e.Message}", e); }
+        catch (FormatException e) { throw new ServiceConfigurationException($"UPDATE_INTERVALS_MS: {e.Message}", e); }
 
         return new ServiceOptions
         {
@@ -61,7 +61,7 @@ public sealed record ServiceOptions
         var raw = config[name];
         if (string.IsNullOrWhiteSpace(raw)) return fallback;
         if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            throw new InvalidOperationException($"{name}=\"{raw}\" is not a whole number between {min} and {max}");
+            throw new ServiceConfigurationException($"{name}=\"{raw}\" is not a whole number between {min} and {max}");
         return value;
     }
 
@@ -73,7 +73,7 @@ public sealed record ServiceOptions
         {
             "true" or "1" or "yes" => true,
             "false" or "0" or "no" => false,
-            _ => throw new InvalidOperationException($"{name}=\"{raw}\" is not true or false"),
+            _ => throw new ServiceConfigurationException($"{name}=\"{raw}\" is not true or false"),
         };
     }
 }

@@ -52,7 +52,7 @@ public sealed class ClusterConfigurationSpecs
     {
         var settings = new List<(string, string)> { (name, value) };
         if (name != "AKKA_PORT") settings.Add(("AKKA_PORT", "4053"));
-        var error = Assert.Throws<InvalidOperationException>(() => Options(settings.ToArray()));
+        var error = Assert.Throws<ServiceConfigurationException>(() => Options(settings.ToArray()));
         Assert.Contains(name, error.Message);
     }
 }

@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Serialization;
 using Akka.TestKit.Xunit2;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Cluster;
@@ -10,16 +12,18 @@ using Xunit;
 
 namespace Traffic.Tests.Cluster;
 
-/// <summary>Every message that crosses between nodes goes through the binary serializer bound in hocon/cluster.hocon, and comes back the same.</summary>
-public sealed class TrafficSerializerSpecs() : TestKit(ConfigurationFactory.ParseString("akka.actor.provider = local") // no remoting needed to serialize
-    .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.hocon")))))
+/// <summary>Every message that crosses between nodes goes through the binary serializer bound to ClusterHosting.CrossNodeMessages, and comes back the same.</summary>
+public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
+    .WithConfig(ConfigurationFactory.ParseString("akka.actor.provider = local")) // no remoting needed to serialize
+    .And(SerializationSetup.Create(system => ImmutableHashSet.Create(SerializerDetails.Create(ClusterHosting.SerializerName,
+        new TrafficSerializer(system), ClusterHosting.CrossNodeMessages.ToImmutableHashSet())))))
 {
     private static EntityJson Entity(string id) => new(id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","name":"Nguyễn Huệ"}"""));
 
     private T RoundTrip<T>(T message) where T : notnull
     {
         var serializer = Sys.Serialization.FindSerializerFor(message);
-        Assert.IsType<TrafficSerializer>(serializer); // bound in cluster.hocon, not the default JSON serializer
+        Assert.IsType<TrafficSerializer>(serializer); // bound to it, not the default JSON serializer
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
         var bytes = serializer.ToBinary(message);
         return Assert.IsType<T>(Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest));

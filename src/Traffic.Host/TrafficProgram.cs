@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Connections;
+using Traffic.Host.Configuration;
+
+namespace Traffic.Host;
+
+/// <summary>
+/// The process: runs the service until SIGTERM or SIGINT (clients get 1001), and turns the start
+/// failures an operator causes (a bad setting, a port already taken) into one line naming the
+/// variable to change and a documented exit code, instead of a stack trace.
+/// </summary>
+public static class TrafficProgram
+{
+    /// <summary>A setting has a value the service cannot start with.</summary>
+    public const int BadSetting = 2;
+
+    /// <summary>The HTTP/WebSocket port is taken (another instance is running?).</summary>
+    public const int PortInUse = 3;
+
+    /// <param name="error">Where the one-line reason goes (standard error).</param>
+    /// <param name="settings">Settings that win over the environment (specs).</param>
+    /// <param name="stopping">Stops the service as SIGTERM would (specs).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter error,
+        IReadOnlyDictionary<string, string?>? settings = null, CancellationToken stopping = default)
+    {
+        WebApplication app;
+        try
+        {
+            app = TrafficApp.Create(args, settings);
+        }
+        catch (ServiceConfigurationException e)
+        {
+            error.WriteLine($"Cannot start: {e.Message}");
+            return BadSetting;
+        }
+
+        var options = app.Services.GetRequiredService<ServiceOptions>();
+        try
+        {
+            await ((IHost)app).RunAsync(stopping); // StartAsync, wait for SIGTERM/SIGINT, stop, dispose
+            return 0;
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            error.WriteLine($"Cannot start: port {options.Port} on {options.ListenHost} is already in use (is the service running already?); " +
+                "set WS_PORT to another port (or WS_HOST to another address).");
+            return PortInUse;
+        }
+    }
+}
