@@ -42,4 +42,20 @@ public sealed class StatsSpecs : IAsyncLifetime
         stats = await _service.StatsAsync();
         Assert.Equal(1, Subscribers(stats, "cameras"));
     }
+
+    [Fact]
+    public async Task Health_answers_live_and_ready_with_their_json_bodies()
+    {
+        foreach (var path in new[] { "/health", "/health/live" })
+        {
+            var live = await _service.Http.GetAsync(path);
+            Assert.Equal(200, (int)live.StatusCode);
+            Assert.Equal("""{"status":"ok"}""", await live.Content.ReadAsStringAsync());
+        }
+
+        var ready = await _service.Http.GetAsync("/health/ready");
+        Assert.Equal(200, (int)ready.StatusCode);
+        Assert.Equal("application/json", ready.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("""{"status":"ready"}""", await ready.Content.ReadAsStringAsync()); // one node: nothing to wait for
+    }
 }
