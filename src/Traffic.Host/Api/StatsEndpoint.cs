@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
-using Traffic.Actors.Cluster;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
 using Traffic.Host.Configuration;
