@@ -22,6 +22,7 @@ var solution = "./Traffic.sln";
 var testResults = "./TestResults";
 var hostProject = "./src/Traffic.Host";
 var hostDll = $"{hostProject}/bin/{configuration}/net10.0/Traffic.Host.dll";
+var hostExitCode = 0; // the Run task ends with the service's own exit code (2: bad setting, 3: port taken)
 
 //////////////////////////////////////////////////////////////////////
 // TASKS
@@ -103,8 +104,8 @@ Task("Run")
     .IsDependentOn("Build")
     .Does(() =>
 {
-    var exitCode = RunInForeground(hostDll, hostProject);
-    if (exitCode != 0) throw new CakeException(exitCode, $"Traffic.Host exited with code {exitCode}");
+    hostExitCode = RunInForeground(hostDll, hostProject);
+    if (hostExitCode != 0) throw new Exception($"Traffic.Host exited with code {hostExitCode}");
 });
 
 Task("Bench")
@@ -129,7 +130,15 @@ Task("BenchSmoke")
 // EXECUTION
 //////////////////////////////////////////////////////////////////////
 
-RunTarget(target);
+try
+{
+    RunTarget(target);
+}
+catch (Exception e) when (hostExitCode != 0)
+{
+    Error("Error: {0}", e.Message);
+    System.Environment.Exit(hostExitCode); // not Cake's 1: scripts can tell a bad setting from a taken port
+}
 
 //////////////////////////////////////////////////////////////////////
 // HELPER FUNCTIONS
