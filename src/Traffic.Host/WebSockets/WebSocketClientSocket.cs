@@ -21,6 +21,7 @@ public sealed class WebSocketClientSocket : IClientSocket
     private readonly SocketStream? _stream;
     private readonly int _maxMessageBytes;
     private readonly OutboundWriter _outbound;
+    private Exception? _fault; // an unexpected exception that ended the socket (a bug), for the connection's log
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IActorRef _connection = ActorRefs.Nobody;
     private int _closeRequested;
@@ -28,13 +29,17 @@ public sealed class WebSocketClientSocket : IClientSocket
     private ArrayBufferWriter<byte>? _assembly; // a client message arriving in several chunks
     private int _messageLength;
 
-    public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes)
+    public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes,
+        long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown")
     {
         _socket = socket;
         _stream = stream;
         _maxMessageBytes = maxMessageBytes;
-        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit);
+        RemoteAddress = remoteAddress;
+        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null));
     }
+
+    public string RemoteAddress { get; }
 
     /// <summary>Completes when the socket is finished with, whichever side ended it.</summary>
     public Task Completion => _completion.Task;
@@ -121,7 +126,8 @@ public sealed class WebSocketClientSocket : IClientSocket
         }
         finally
         {
-            _connection.Tell(new SocketEvents.Closed(reason));
+            var fault = Volatile.Read(ref _fault);
+            _connection.Tell(fault is null ? new SocketEvents.Closed(reason) : new SocketEvents.Closed($"send failed ({fault.GetType().Name})", fault));
         }
     }
 

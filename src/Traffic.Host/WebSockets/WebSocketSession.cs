@@ -17,10 +17,12 @@ public static class WebSocketSession
         (options.Connection.HeartbeatInterval, options.Connection.HeartbeatTimeout + options.Connection.HeartbeatInterval);
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
+    /// <param name="remoteAddress">Where the client connects from, for the logs.</param>
     public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, TopicSet topics,
-        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted)
+        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null)
     {
-        var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes);
+        var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
+            options.OutboundQueueBytes, remoteAddress ?? "unknown");
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             hub.Tell(new ConnectionHubActor.Accept(socket, topics));

@@ -125,11 +125,6 @@ public sealed class TopicRegistrySpecs : TestKit
     {
         using var meter = new System.Diagnostics.Metrics.Meter("registry-spec");
         var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
-        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter == meter) l.EnableMeasurementEvents(instrument); };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counted.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
-        listener.Start();
 
         var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
         var sockets = Enumerable.Range(0, 3).Select(_ => new ProbeSocket(CreateTestProbe())).ToArray();
@@ -144,8 +139,8 @@ public sealed class TopicRegistrySpecs : TestKit
 
         Assert.Equal(2, metrics.SubscribersOf(Topic.Cameras));
         Assert.Equal(1, metrics.SubscribersOf(Topic.Weather));
-        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.delivered"));
-        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.dropped"));
+        Assert.Equal(1, metrics.DeliveredOf(Topic.Cameras));
+        Assert.Equal(1, metrics.DroppedOf(Topic.Cameras));
 
         Sys.Stop(connections[0].Ref);
         AwaitAssert(() => Assert.Equal(1, metrics.SubscribersOf(Topic.Cameras)), TimeSpan.FromSeconds(10));
