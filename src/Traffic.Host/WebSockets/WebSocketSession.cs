@@ -22,7 +22,7 @@ public static class WebSocketSession
         ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null)
     {
         var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
-            options.OutboundQueueBytes, remoteAddress ?? "unknown");
+            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             hub.Tell(new ConnectionHubActor.Accept(socket, topics));
