@@ -49,4 +49,51 @@ public sealed class ConnectionHubSpecs : TestKit
         hub.Tell(ConnectionHubActor.CloseAll.Instance);
         Assert.Equal(1001, socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
     }
+
+    [Fact]
+    public void Close_all_answers_only_once_every_connection_has_closed_its_socket()
+    {
+        var hub = Sys.ActorOf(ConnectionHubActor.Props(CreateTestProbe().Ref, CreateTestProbe().Ref, Settings));
+        var socket = new ProbeSocket(CreateTestProbe()) { ReportsClose = false };
+        hub.Tell(new ConnectionHubActor.Accept(socket, TopicSet.All));
+        var connection = socket.Probe.ExpectMsg<ProbeSocket.Started>().Connection;
+
+        hub.Tell(ConnectionHubActor.CloseAll.Instance);
+        socket.Probe.FishForMessage(m => m is ProbeSocket.ClosedByServer);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // the close frame has not gone out yet: no Done
+
+        connection.Tell(new SocketEvents.Closed("closed by the server (1001)"));
+        ExpectMsg<Done>();
+    }
+
+    [Fact]
+    public void Close_all_answers_after_its_bound_when_a_socket_never_closes()
+    {
+        var hub = Sys.ActorOf(ConnectionHubActor.Props(CreateTestProbe().Ref, CreateTestProbe().Ref, Settings,
+            closeAllBound: TimeSpan.FromMilliseconds(300)));
+        var socket = new ProbeSocket(CreateTestProbe()) { ReportsClose = false };
+        hub.Tell(new ConnectionHubActor.Accept(socket, TopicSet.All));
+        socket.Probe.ExpectMsg<ProbeSocket.Started>();
+
+        hub.Tell(ConnectionHubActor.CloseAll.Instance);
+        ExpectMsg<Done>(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Client_ids_carry_a_node_tag_so_that_two_nodes_never_hand_out_the_same_id()
+    {
+        string FirstClientId()
+        {
+            var hub = Sys.ActorOf(ConnectionHubActor.Props(CreateTestProbe().Ref, CreateTestProbe().Ref, Settings));
+            var socket = new ProbeSocket(CreateTestProbe());
+            hub.Tell(new ConnectionHubActor.Accept(socket, TopicSet.All));
+            socket.Probe.ExpectMsg<ProbeSocket.Started>();
+            return socket.ExpectFrame("connection").GetProperty("clientId").GetString()!;
+        }
+
+        var (a, b) = (FirstClientId(), FirstClientId());
+        Assert.Matches("^client-[0-9a-z]{6}-1$", a);
+        Assert.Matches("^client-[0-9a-z]{6}-1$", b);
+        Assert.NotEqual(a, b);
+    }
 }
