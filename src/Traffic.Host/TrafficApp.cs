@@ -58,7 +58,7 @@ public static class TrafficApp
         // Close every client as soon as shutdown begins, instead of letting the web server wait out
         // its timeout on connections that never end by themselves: 1001 on a single node; 1012
         // (service restart: reconnect, another node serves you) when a cluster node leaves.
-        var closeAll = options.Cluster is null ? ConnectionHubActor.CloseAll.Instance : ClusterNode.CloseForRestart;
+        var closeAll = options.Cluster is null ? ConnectionHubCommands.CloseAll.Instance : ClusterNode.CloseForRestart;
         app.Lifetime.ApplicationStopping.Register(() =>
             app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef.Tell(closeAll));
         return app;

@@ -14,32 +14,18 @@ namespace Traffic.Actors.Connections;
 /// </summary>
 public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
 {
-    /// <summary>A new socket to serve, subscribed to <paramref name="Topics"/> to begin with.</summary>
-    public sealed record Accept(IClientSocket Socket, TopicSet Topics);
-
-    /// <summary>
-    /// The service is shutting down: close every connection, and every one that still arrives, with
-    /// this code. <see cref="Instance"/> (a single node) is 1001; a cluster node that leaves uses
-    /// 1012 (service restart: reconnect, another node serves you). Answered with <see cref="Done"/>
-    /// once every connection has ended (its socket closed), or after the hub's close bound.
-    /// </summary>
-    public sealed record CloseAll(int Code, string Reason)
-    {
-        public static readonly CloseAll Instance = new(CloseCodes.GoingAway, "server shutting down");
-    }
-
     private sealed record CloseAllTimedOut
     {
         public static readonly CloseAllTimedOut Instance = new();
     }
 
-    /// <summary>How long <see cref="CloseAll"/> waits for the sockets before answering anyway (under the 5 s a leaving cluster node gives it).</summary>
+    /// <summary>How long <see cref="ConnectionHubCommands.CloseAll"/> waits for the sockets before answering anyway (under the 5 s a leaving cluster node gives it).</summary>
     public static readonly TimeSpan DefaultCloseAllBound = TimeSpan.FromSeconds(4);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _waiting = [];
     private long _nextId;
-    private CloseAll? _closing;
+    private ConnectionHubCommands.CloseAll? _closing;
     private bool _boundPassed;
 
     /// <param name="nodeTag">Makes client ids unique across nodes; random when not given.</param>
@@ -48,14 +34,14 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
         string? nodeTag = null, TimeSpan? closeAllBound = null)
     {
         var tag = nodeTag ?? NewNodeTag();
-        Receive<Accept>(accept =>
+        Receive<ConnectionHubCommands.Accept>(accept =>
         {
             var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics),
                 $"client-{tag}-{++_nextId}");
             Context.Watch(connection);
             if (_closing is { } closing) connection.Tell(new ConnectionCommands.CloseWith(closing.Code, closing.Reason));
         });
-        Receive<CloseAll>(close =>
+        Receive<ConnectionHubCommands.CloseAll>(close =>
         {
             // Connections still arriving while the server stops are closed the same way.
             if (_closing is null)

@@ -34,7 +34,7 @@ public static class WebSocketSession
             options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
-            hub.Tell(new ConnectionHubActor.Accept(socket, topics));
+            hub.Tell(new ConnectionHubCommands.Accept(socket, topics));
             await socket.Completion.ConfigureAwait(false);
         }
     }
