@@ -129,7 +129,9 @@ public sealed class WebSocketClientSocket : IClientSocket
             // WebSocket aborts the HTTP connection, a TCP reset that makes the peer drop what it has
             // not read yet. So, as RFC 6455 section 7.1.1 asks, wait (bounded) for the peer to close
             // its side first.
-            reason = $"ended by the WebSocket runtime ({e.Message})";
+            reason = e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely
+                ? "connection lost (closed without a close handshake)"
+                : $"protocol error from the client ({e.InnerException?.Message ?? e.Message})";
             Interlocked.Exchange(ref _closeRequested, 1);
             _outbound.Abandon();
             await LingerUntilPeerClosesAsync().ConfigureAwait(false);
