@@ -47,7 +47,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     private DateTimeOffset _lastHeard;
     private DateTimeOffset _connectedAt;
     private int _held;
-    private string _ending = "stopped by the server";
+    private string _ending = "stopped by the server"; // how the connection ended, for its disconnect line
+    private bool _closedByServer;
     private Exception? _fault;
 
     /// <param name="aggregator">Who answers <see cref="AggregatorCommands.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
@@ -165,6 +166,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     private void CloseWith(int code, string reason)
     {
         _ending = $"closed by the server with {code} ({reason})";
+        _closedByServer = true;
         _socket.Close(code, reason);
         Timers.Cancel(nameof(HeartbeatCheck));
         Timers.StartSingleTimer(nameof(CloseTimedOut), CloseTimedOut.Instance, CloseWait);
@@ -173,8 +175,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Ended(SocketEvents.Closed closed)
     {
-        if (_ending.StartsWith("closed by the server", StringComparison.Ordinal)) _ending += $"; socket: {closed.Reason}";
-        else _ending = closed.Reason;
+        _ending = _closedByServer ? $"{_ending}; socket: {closed.Reason}" : closed.Reason;
         _fault = closed.Fault;
         Context.Stop(Self);
     }
