@@ -62,7 +62,7 @@ public static class TrafficApp
         // (service restart: reconnect, another node serves you) when a cluster node leaves.
         // Registered once started: a start that fails (the port is taken) disposes the services
         // before the stop callbacks run, and there are no clients to close then.
-        var closeAll = options.Cluster is null ? ConnectionHubActor.CloseAll.Instance : ClusterNode.CloseForRestart;
+        var closeAll = options.Cluster is null ? ConnectionHubCommands.CloseAll.Instance : ClusterNode.CloseForRestart;
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var hub = app.Services.GetRequiredService<IRequiredActor<ConnectionHubActor>>().ActorRef;

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
@@ -12,8 +13,9 @@ namespace Traffic.Actors.Aggregation;
 /// In a cluster it runs once (a cluster singleton): its publishes go to the
 /// <see cref="TopicPublisher"/> (DistributedPubSub), and every change of state also goes to the
 /// snapshot replicas (<see cref="StateReplication"/>), which serve SNAPSHOTs on each node.
+/// A failure while handling one message restarts it with its state kept (see <see cref="PreRestart"/>).
 /// </summary>
-public sealed class AggregatorActor : ReceiveActor, IWithTimers
+public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
 {
     private readonly IActorRef _publisher;
     private readonly IActorRef? _replicas;
@@ -34,7 +36,11 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers
         _schedule = schedule;
         _replicas = replicas;
         _metrics = metrics;
+        Serving();
+    }
 
+    private void Serving()
+    {
         Receive<AggregatorCommands.ReplaceTopic>(r =>
         {
             _state[r.Topic] = r.Entities;
@@ -55,7 +61,24 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers
             Sender.Tell(new StateReplication.FullState(_epoch, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
     }
 
+    /// <summary>Waiting for the state the failed instance handed over; everything else waits behind it.</summary>
+    private void Restoring()
+    {
+        Receive<AggregatorCommands.RestoreState>(restore =>
+        {
+            foreach (var (topic, entities) in restore.State) _state[topic] = entities;
+            _snapshot = null;
+            Context.GetLogger().Info("Aggregator restarted with its state kept ({0} entities)", restore.State.Values.Sum(list => list.Count));
+            // A new epoch: the replicas see it and ask for the whole state again.
+            _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
+            Become(Serving);
+            Stash.UnstashAll();
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
     public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
     public static Props Props(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null) =>
         Akka.Actor.Props.Create(() => new AggregatorActor(publisher, schedule, replicas, metrics));
@@ -64,6 +87,26 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers
     {
         foreach (var topic in Topics.Every)
             Timers.StartPeriodicTimer(topic, new AggregatorCommands.TopicDue(topic), _schedule.IntervalOf(topic));
+    }
+
+    /// <summary>
+    /// The guardian restarts a failed aggregator, which would start empty: every SNAPSHOT and
+    /// scheduled UPDATE would be empty until each source happened to send its topic again (the
+    /// simulated feed only sends the topics that change). Every handler replaces whole entries,
+    /// so the state is consistent between messages: the failed instance hands it to the next one,
+    /// which holds every other message until it has it. The failing message itself is dropped.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        Context.GetLogger().Error(reason, "Aggregator failed on {0}; restarting with its state", message?.GetType().Name ?? "(none)");
+        Self.Tell(new AggregatorCommands.RestoreState(new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state)));
+        base.PreRestart(reason, message);
+    }
+
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason); // PreStart: the topics' timers again
+        Become(Restoring);
     }
 
     private void Publish(Topic topic, ServerFrame frame)

@@ -21,4 +21,7 @@ public static class AggregatorCommands
 
     /// <summary>Timer message: time to send this topic's scheduled UPDATE.</summary>
     public sealed record TopicDue(Topic Topic);
+
+    /// <summary>A failed aggregator's state, handed to the instance that replaces it.</summary>
+    public sealed record RestoreState(IReadOnlyDictionary<Topic, IReadOnlyList<EntityJson>> State);
 }

@@ -1,5 +1,6 @@
 using Akka;
 using Akka.Actor;
+using Akka.Event;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 
@@ -7,45 +8,87 @@ namespace Traffic.Actors.Connections;
 
 /// <summary>
 /// Parent of every <see cref="ConnectionActor"/>. A failing connection is stopped, never restarted
-/// (a restart would lose its subscriptions while its socket stayed open).
+/// (a restart would lose its subscriptions while its socket stayed open). Names each connection
+/// with a client id unique across the cluster: <c>client-{node tag}-{n}</c>, the tag drawn at
+/// random when the hub starts.
 /// </summary>
-public sealed class ConnectionHubActor : ReceiveActor
+public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
 {
-    /// <summary>A new socket to serve, subscribed to <paramref name="Topics"/> to begin with.</summary>
-    public sealed record Accept(IClientSocket Socket, TopicSet Topics);
-
-    /// <summary>
-    /// The service is shutting down: close every connection, and every one that still arrives, with
-    /// this code. <see cref="Instance"/> (a single node) is 1001; a cluster node that leaves uses
-    /// 1012 (service restart: reconnect, another node serves you). Answered with <see cref="Done"/>.
-    /// </summary>
-    public sealed record CloseAll(int Code, string Reason)
+    private sealed record CloseAllTimedOut
     {
-        public static readonly CloseAll Instance = new(CloseCodes.GoingAway, "server shutting down");
+        public static readonly CloseAllTimedOut Instance = new();
     }
 
-    private long _nextId;
-    private CloseAll? _closing;
+    /// <summary>How long <see cref="ConnectionHubCommands.CloseAll"/> waits for the sockets before answering anyway (under the 5 s a leaving cluster node gives it).</summary>
+    public static readonly TimeSpan DefaultCloseAllBound = TimeSpan.FromSeconds(4);
 
-    public ConnectionHubActor(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null)
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<IActorRef> _waiting = [];
+    private long _nextId;
+    private ConnectionHubCommands.CloseAll? _closing;
+    private bool _boundPassed;
+
+    /// <param name="nodeTag">Makes client ids unique across nodes; random when not given.</param>
+    /// <param name="closeAllBound">See <see cref="DefaultCloseAllBound"/>.</param>
+    public ConnectionHubActor(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null,
+        string? nodeTag = null, TimeSpan? closeAllBound = null)
     {
-        Receive<Accept>(accept =>
+        var tag = nodeTag ?? NewNodeTag();
+        Receive<ConnectionHubCommands.Accept>(accept =>
         {
             var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics),
-                $"client-{++_nextId}");
-            if (_closing is { } closing) connection.Tell(new ConnectionActor.CloseWith(closing.Code, closing.Reason));
+                $"client-{tag}-{++_nextId}");
+            Context.Watch(connection);
+            if (_closing is { } closing) connection.Tell(new ConnectionCommands.CloseWith(closing.Code, closing.Reason));
         });
-        Receive<CloseAll>(close =>
+        Receive<ConnectionHubCommands.CloseAll>(close =>
         {
             // Connections still arriving while the server stops are closed the same way.
-            _closing = close;
-            foreach (var child in Context.GetChildren()) child.Tell(new ConnectionActor.CloseWith(close.Code, close.Reason));
-            if (!Sender.IsNobody()) Sender.Tell(Done.Instance);
+            if (_closing is null)
+            {
+                _closing = close;
+                foreach (var child in Context.GetChildren()) child.Tell(new ConnectionCommands.CloseWith(close.Code, close.Reason));
+                Timers.StartSingleTimer(nameof(CloseAllTimedOut), CloseAllTimedOut.Instance, closeAllBound ?? DefaultCloseAllBound);
+            }
+            if (!Sender.IsNobody()) _waiting.Add(Sender);
+            AnswerWhenAllClosed();
+        });
+        Receive<Terminated>(_ => AnswerWhenAllClosed());
+        Receive<CloseAllTimedOut>(_ =>
+        {
+            var open = Context.GetChildren().Count();
+            if (open > 0) _log.Warning("{0} connections had not closed within the shutdown bound; not waiting for them", open);
+            _boundPassed = true;
+            Answer();
         });
     }
 
-    public static Props Props(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new ConnectionHubActor(registry, snapshotSource, settings, metrics));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null,
+        string? nodeTag = null, TimeSpan? closeAllBound = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionHubActor(registry, snapshotSource, settings, metrics, nodeTag, closeAllBound));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    private void AnswerWhenAllClosed()
+    {
+        if (_closing is not null && (_boundPassed || !Context.GetChildren().Any())) Answer();
+    }
+
+    private void Answer()
+    {
+        foreach (var waiter in _waiting) waiter.Tell(Done.Instance);
+        _waiting.Clear();
+    }
+
+    /// <summary>Six base-36 characters: two billion values, so nodes of one cluster practically never share one.</summary>
+    private static string NewNodeTag()
+    {
+        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        return string.Create(6, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++) span[i] = digits[Random.Shared.Next(digits.Length)];
+        });
+    }
 }

@@ -9,12 +9,15 @@ namespace Traffic.Actors.Connections;
 /// </summary>
 public interface IClientSocket
 {
+    /// <summary>Where the client connects from (address:port), for the logs.</summary>
+    string RemoteAddress { get; }
+
     /// <summary>Starts reading; everything the client sends reaches <paramref name="connection"/> as <see cref="SocketEvents"/>.</summary>
     void Start(IActorRef connection);
 
     /// <summary>
-    /// Queues a frame for sending. False only when the bounded outbound queue is full (a slow
-    /// consumer); a socket that is closing takes the frame and drops it.
+    /// Queues a frame for sending. False only when the bounded outbound queue is full, in frames or
+    /// in bytes (a slow consumer); a socket that is closing takes the frame and drops it.
     /// </summary>
     bool TrySend(ServerFrame frame);
 

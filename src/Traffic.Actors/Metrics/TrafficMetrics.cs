@@ -6,7 +6,8 @@ namespace Traffic.Actors.Metrics;
 /// <summary>
 /// The service's own instruments (<see cref="MeterName"/>), exported at /metrics by the host.
 /// Nothing here is counted per delivery: the topic registry, which holds the subscriber sets, adds
-/// a publish's delivered and refused frames once per publish, and keeps the per-topic subscriber
+/// a publish's delivered and refused frames once per publish (every such series is exported from
+/// the start, at 0), and keeps the per-topic subscriber
 /// counts as subscriptions change. Every member is thread-safe and cheap (an Interlocked add, or a
 /// counter add per publish).
 /// </summary>
@@ -19,10 +20,12 @@ public sealed class TrafficMetrics
     private static readonly KeyValuePair<string, object?> AllTag = new("topic", Topics.AllName);
 
     private readonly Counter<long> _published;
-    private readonly Counter<long> _delivered;
-    private readonly Counter<long> _dropped;
-    private readonly Counter<long> _conflated;
-    private readonly Counter<long> _heartbeatTerminations;
+    // Observable counters over our own totals: every series is exported from the first scrape, at 0
+    // (dashboards and alert rules need them before they first move), whenever the exporter subscribes.
+    // Index Topics.Count is "all" (a publish to every client).
+    private readonly long[] _delivered = new long[Topics.Count + 1];
+    private readonly long[] _dropped = new long[Topics.Count + 1];
+    private long _heartbeatTerminations;
     private readonly int[] _subscribers = new int[Topics.Count];
     private int _connections;
 
@@ -36,21 +39,25 @@ public sealed class TrafficMetrics
             unit: "{subscriber}", description: "Connections on this node subscribed to each topic");
         _published = meter.CreateCounter<long>("traffic.messages.published", unit: "{message}",
             description: "UPDATEs and ALERTs published from this node (scheduled, alerts, POST /api/publish), once each whatever the number of recipients");
-        _delivered = meter.CreateCounter<long>("traffic.messages.delivered", unit: "{message}",
+        meter.CreateObservableCounter("traffic.messages.delivered", () => PerTopic(_delivered), unit: "{message}",
             description: "Frames handed to the outbound queues of this node's clients (one publish to N subscribers counts N)");
-        _dropped = meter.CreateCounter<long>("traffic.messages.dropped", unit: "{message}",
+        meter.CreateObservableCounter("traffic.messages.dropped", () => PerTopic(_dropped), unit: "{message}",
             description: "Frames refused by a full outbound queue; the client is closed with 1013 at the first");
-        _conflated = meter.CreateCounter<long>("traffic.messages.conflated", unit: "{message}",
+        meter.CreateObservableCounter("traffic.messages.conflated", () => TopicTags.Select(tag => new Measurement<long>(0, tag)), unit: "{message}",
             description: "Queued UPDATEs replaced by a newer one of the same topic for a slow client (no conflation yet: stays 0)");
-        _heartbeatTerminations = meter.CreateCounter<long>("traffic.heartbeat.terminations", unit: "{connection}",
+        meter.CreateObservableCounter("traffic.heartbeat.terminations", () => Interlocked.Read(ref _heartbeatTerminations), unit: "{connection}",
             description: "Connections ended because they were silent for longer than HEARTBEAT_TIMEOUT_MS");
     }
 
     public Meter Meter { get; }
 
-    public int Connections => Volatile.Read(ref _connections);
-
     public int SubscribersOf(Topic topic) => Volatile.Read(ref _subscribers[(int)topic]);
+
+    /// <summary>Frames delivered so far for a topic (null: publishes to all).</summary>
+    public long DeliveredOf(Topic? topic) => Interlocked.Read(ref _delivered[topic is { } t ? (int)t : Topics.Count]);
+
+    /// <summary>Frames refused by full queues so far for a topic (null: publishes to all).</summary>
+    public long DroppedOf(Topic? topic) => Interlocked.Read(ref _dropped[topic is { } t ? (int)t : Topics.Count]);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _connections);
 
@@ -75,15 +82,20 @@ public sealed class TrafficMetrics
     /// <summary>This node's registry fanned one publish out: frames queued, and frames refused by full queues.</summary>
     public void CountFanOut(Topic? topic, int delivered, int refused)
     {
-        if (delivered > 0) _delivered.Add(delivered, Tag(topic));
-        if (refused > 0) _dropped.Add(refused, Tag(topic));
+        var index = topic is { } t ? (int)t : Topics.Count;
+        if (delivered > 0) Interlocked.Add(ref _delivered[index], delivered);
+        if (refused > 0) Interlocked.Add(ref _dropped[index], refused);
     }
 
-    public void CountConflated(Topic topic) => _conflated.Add(1, TopicTags[(int)topic]);
-
-    public void CountHeartbeatTermination() => _heartbeatTerminations.Add(1);
+    public void CountHeartbeatTermination() => Interlocked.Increment(ref _heartbeatTerminations);
 
     private static KeyValuePair<string, object?> Tag(Topic? topic) => topic is { } t ? TopicTags[(int)t] : AllTag;
+
+    private static IEnumerable<Measurement<long>> PerTopic(long[] counts)
+    {
+        for (var i = 0; i < Topics.Count; i++) yield return new Measurement<long>(Interlocked.Read(ref counts[i]), TopicTags[i]);
+        yield return new Measurement<long>(Interlocked.Read(ref counts[Topics.Count]), AllTag);
+    }
 
     private IEnumerable<Measurement<int>> ObserveSubscribers()
     {

@@ -14,7 +14,6 @@ public readonly record struct TopicSet(byte Mask)
     }
 
     public bool Contains(Topic topic) => (Mask & Bit(topic)) != 0;
-    public bool IsEmpty => Mask == 0;
     public TopicSet Union(TopicSet other) => new((byte)(Mask | other.Mask));
     public TopicSet Except(TopicSet other) => new((byte)(Mask & ~other.Mask));
 

@@ -28,19 +28,35 @@ public sealed class TopicRegistryActor : ReceiveActor
     private readonly HashSet<Subscriber>[] _byTopic = Topics.Every.Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrafficMetrics? _metrics;
-    private int _refused; // frames refused during the fan-out in progress
+
+    /// <summary>The registry's actor name, under /user (other nodes find it by this name).</summary>
+    public const string Name = "topic-registry";
 
     public TopicRegistryActor(TrafficMetrics? metrics = null)
     {
         _metrics = metrics;
-        Receive<RegistryCommands.PublishToTopic>(p => Counted(p.Topic, Deliver(_byTopic[(int)p.Topic], p.Frame)));
-        Receive<RegistryCommands.PublishToAll>(p => Counted(null, Deliver(_connections.Values, p.Frame)));
+        Receive<RegistryCommands.PublishToTopic>(p => Counted(p.Topic, _byTopic[(int)p.Topic].Count, Deliver(_byTopic[(int)p.Topic], p.Frame)));
+        Receive<RegistryCommands.PublishToAll>(p => Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame)));
         Receive<RegistryCommands.SetSubscriptions>(Set);
         Receive<Terminated>(t => Forget(t.ActorRef));
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
     }
 
     public static Props Props(TrafficMetrics? metrics = null) => Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics));
+
+    /// <summary>
+    /// A failure restarts the registry empty (the guardian's default). Its connections would then
+    /// silently receive nothing more, so every one of them is told to close with 1012 (service
+    /// restart: reconnect); reconnecting, each registers with the new instance and gets a fresh SNAPSHOT.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Error(reason, "Topic registry failed on {0}; closing its {1} connections with 1012 so that they reconnect",
+            message?.GetType().Name ?? "(none)", _connections.Count);
+        foreach (var connection in _connections.Keys)
+            connection.Tell(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
+        base.PreRestart(reason, message);
+    }
 
     private void Set(RegistryCommands.SetSubscriptions command)
     {
@@ -59,37 +75,39 @@ public sealed class TopicRegistryActor : ReceiveActor
         _metrics?.SubscriptionsChanged(subscriber.Topics, command.Topics);
         subscriber.Topics = command.Topics;
 
+        // A refused follow-up (SNAPSHOT, ack) closes the connection like any refused frame; it is no publish's drop.
         if (command.ThenSend is { } frame) Send(subscriber, frame);
     }
 
-    /// <returns>How many subscribers the frame was offered to.</returns>
+    /// <returns>How many subscribers refused the frame (full queues).</returns>
     private int Deliver(HashSet<Subscriber> subscribers, ServerFrame frame)
     {
-        foreach (var subscriber in subscribers) Send(subscriber, frame);
-        return subscribers.Count;
+        var refused = 0;
+        foreach (var subscriber in subscribers)
+            if (!Send(subscriber, frame)) refused++;
+        return refused;
     }
 
     private int Deliver(Dictionary<IActorRef, Subscriber>.ValueCollection subscribers, ServerFrame frame)
     {
-        foreach (var subscriber in subscribers) Send(subscriber, frame);
-        return subscribers.Count;
+        var refused = 0;
+        foreach (var subscriber in subscribers)
+            if (!Send(subscriber, frame)) refused++;
+        return refused;
     }
 
-    private void Send(Subscriber subscriber, ServerFrame frame)
+    private static bool Send(Subscriber subscriber, ServerFrame frame)
     {
-        if (subscriber.Socket.TrySend(frame)) return;
-        _refused++;
-        if (subscriber.Overflowed) return;
+        if (subscriber.Socket.TrySend(frame)) return true;
+        if (subscriber.Overflowed) return false;
         // Tell the connection once; it closes the socket and its Terminated removes it here.
         subscriber.Overflowed = true;
         subscriber.Connection.Tell(SocketEvents.OutboundOverflow.Instance);
+        return false;
     }
 
-    private void Counted(Topic? topic, int offered)
-    {
-        _metrics?.CountFanOut(topic, delivered: offered - _refused, refused: _refused);
-        _refused = 0;
-    }
+    private void Counted(Topic? topic, int offered, int refused) =>
+        _metrics?.CountFanOut(topic, delivered: offered - refused, refused: refused);
 
     private void Forget(IActorRef connection)
     {

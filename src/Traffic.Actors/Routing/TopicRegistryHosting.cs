@@ -8,5 +8,5 @@ public static class TopicRegistryHosting
     /// <summary>Starts the <see cref="TopicRegistryActor"/> and registers it as <c>IRequiredActor&lt;TopicRegistryActor&gt;</c>.</summary>
     public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder, TrafficMetrics? metrics = null) =>
         builder.WithActors((system, registry) =>
-            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics), "topic-registry")));
+            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics), TopicRegistryActor.Name)));
 }

@@ -60,7 +60,7 @@ public static class StatsEndpoint
             if (unreachable.Contains(member.Address)) return (member, stats: (RegistryCommands.Stats?)null, error: "unreachable");
             try
             {
-                var path = new RootActorPath(member.Address) / "user" / "topic-registry";
+                var path = new RootActorPath(member.Address) / "user" / TopicRegistryActor.Name;
                 var stats = await system.ActorSelection(path).Ask<RegistryCommands.Stats>(RegistryCommands.GetStats.Instance, NodeAskTimeout);
                 return (member, stats, error: null);
             }

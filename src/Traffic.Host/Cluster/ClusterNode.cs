@@ -16,7 +16,7 @@ namespace Traffic.Host.Cluster;
 public static class ClusterNode
 {
     /// <summary>What a leaving node tells its clients: reconnect, another node serves you (RFC 6455: 1012 service restart).</summary>
-    public static readonly ConnectionHubActor.CloseAll CloseForRestart =
+    public static readonly ConnectionHubCommands.CloseAll CloseForRestart =
         new(CloseCodes.ServiceRestart, "service restart: reconnect, another node serves you");
 
     /// <summary>How long a client that connects to a node that has no state yet waits for its SNAPSHOT.</summary>

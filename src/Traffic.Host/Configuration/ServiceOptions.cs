@@ -20,6 +20,7 @@ public sealed record ServiceOptions
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
     public int OutboundQueueLimit { get; init; } = 1024;
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
+    public int OutboundQueueBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>Null: a single node (no AKKA_* variable set). Otherwise this node's place in the cluster.</summary>
     public ClusterNodeOptions? Cluster { get; init; }
@@ -40,7 +41,11 @@ public sealed record ServiceOptions
         {
             ListenHost = config["WS_HOST"] is { Length: > 0 } host ? host : defaults.ListenHost,
             Port = Integer(config, "WS_PORT", defaults.Port, min: 0, max: 65535),
-            Connection = new ConnectionSettings(interval, timeout),
+            Connection = new ConnectionSettings(interval, timeout)
+            {
+                MessagesPerSecond = Integer(config, "CLIENT_MESSAGES_PER_SECOND", defaults.Connection.MessagesPerSecond, min: 1, max: 1_000_000),
+                MessageBurst = Integer(config, "CLIENT_MESSAGE_BURST", defaults.Connection.MessageBurst, min: 1, max: 1_000_000),
+            },
             PublishApiKey = config["PUBLISH_API_KEY"] is { Length: > 0 } key ? key : null,
             Schedule = schedule,
             SimulatorEnabled = Boolean(config, "SIMULATOR_ENABLED", defaults.SimulatorEnabled),
@@ -49,6 +54,7 @@ public sealed record ServiceOptions
                 Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
+            OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),
             Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
         };
     }

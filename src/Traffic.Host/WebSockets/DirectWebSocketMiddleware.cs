@@ -94,7 +94,8 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
-        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed);
+        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed,
+            connection.RemoteEndPoint?.ToString());
     }
 
     /// <summary>400, or 426 with the version this server speaks (RFC 6455 section 4.4).</summary>

@@ -12,16 +12,21 @@ namespace Traffic.Host.WebSockets;
 /// that piled up while the socket waited its turn leave in one write: the busier the server, the
 /// fewer writes per frame.
 /// </para>
-/// Never blocks the caller; a full queue refuses the frame and leaves the decision to the caller,
-/// and a writer that is closing takes frames and drops them.
+/// Never blocks the caller; a full queue (too many frames, or too many bytes) refuses the frame and
+/// leaves the decision to the caller, and a writer that is closing takes frames and drops them.
 /// </summary>
-public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit) : IThreadPoolWorkItem
+/// <param name="queueLimit">At most this many frames wait.</param>
+/// <param name="queueByteLimit">At most this many bytes wait; a single larger frame is still taken into an empty queue.</param>
+/// <param name="onFault">Told once of an exception that is not an ordinary connection failure (a bug); the writer then abandons and aborts the socket.</param>
+public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
+    Action<Exception>? onFault = null) : IThreadPoolWorkItem
 {
     private enum Next { Frame, Idle, Close, Stop }
 
     private readonly object _gate = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Queue<ServerFrame>? _queue;
+    private long _queuedBytes;
     private bool _draining;  // a drain is queued or running: one at a time
     private bool _completed; // accepts no more frames
     private bool _abandoned; // and sends nothing more, not even a close frame
@@ -38,7 +43,9 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             if (_completed) return true; // closing: dropped, and not a sign of a slow client
             var queue = _queue ??= new Queue<ServerFrame>();
             if (queue.Count >= queueLimit) return false;
+            if (queue.Count > 0 && _queuedBytes + frame.Utf8Json.Length > queueByteLimit) return false;
             queue.Enqueue(frame);
+            _queuedBytes += frame.Utf8Json.Length;
             if (_draining) return true;
             _draining = true;
         }
@@ -74,6 +81,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             _completed = true;
             _abandoned = true;
             _queue = null;
+            _queuedBytes = 0;
             idle = !_draining;
         }
         if (idle) _finished.TrySetResult();
@@ -81,6 +89,8 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
+    // Runs detached (`_ = DrainAsync()`): it must never let an exception escape, or the writer
+    // would stay "draining" forever, Finished would never complete and the connection never be released.
     private async Task DrainAsync()
     {
         Next next;
@@ -91,14 +101,22 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
                     .ConfigureAwait(false);
             if (next == Next.Close) await CloseAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (IsConnectionFailure(e))
+        catch (Exception e)
         {
             lock (_gate) _draining = false;
             Abandon();
-            socket.Abort(); // the receive loop sees it and reports the end to the connection actor
+            try { socket.Abort(); } // the receive loop sees it and reports the end to the connection actor
+            catch (Exception) { /* already torn down */ }
+            if (!IsConnectionFailure(e)) Fault(e);
             return;
         }
         if (next == Next.Stop) _finished.TrySetResult();
+    }
+
+    private void Fault(Exception e)
+    {
+        try { onFault?.Invoke(e); }
+        catch (Exception) { /* reporting must not fail the drain */ }
     }
 
     /// <summary>Called by the drain before each send: the next frame, or the end of this drain.</summary>
@@ -109,6 +127,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             if (_queue is { Count: > 0 } queue)
             {
                 frame = queue.Dequeue();
+                _queuedBytes -= frame.Utf8Json.Length;
                 // Frames already waiting behind this one leave with it in one write.
                 if (stream is not null) stream.HoldWrites = queue.Count > 0;
                 return Next.Frame;
@@ -132,6 +151,10 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         _finished.TrySetResult();
     }
 
+    /// <summary>
+    /// What a peer that goes away, or a socket that is aborted under a send, throws. Anything else
+    /// (an InvalidOperationException included) is a bug: reported through onFault, not swallowed.
+    /// </summary>
     private static bool IsConnectionFailure(Exception e) =>
-        e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException;
+        e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException;
 }

@@ -21,6 +21,8 @@ public sealed class WebSocketClientSocket : IClientSocket
     private readonly SocketStream? _stream;
     private readonly int _maxMessageBytes;
     private readonly OutboundWriter _outbound;
+    private readonly CancellationToken _transportClosed; // the peer closed the TCP connection
+    private Exception? _fault; // an unexpected exception that ended the socket (a bug), for the connection's log
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IActorRef _connection = ActorRefs.Nobody;
     private int _closeRequested;
@@ -28,13 +30,18 @@ public sealed class WebSocketClientSocket : IClientSocket
     private ArrayBufferWriter<byte>? _assembly; // a client message arriving in several chunks
     private int _messageLength;
 
-    public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes)
+    public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes,
+        long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default)
     {
+        _transportClosed = transportClosed;
         _socket = socket;
         _stream = stream;
         _maxMessageBytes = maxMessageBytes;
-        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit);
+        RemoteAddress = remoteAddress;
+        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null));
     }
+
+    public string RemoteAddress { get; }
 
     /// <summary>Completes when the socket is finished with, whichever side ended it.</summary>
     public Task Completion => _completion.Task;
@@ -114,6 +121,21 @@ public sealed class WebSocketClientSocket : IClientSocket
                 }
             }
         }
+        catch (WebSocketException e) when (_socket.State == WebSocketState.Aborted && Volatile.Read(ref _closeRequested) == 0)
+        {
+            // The runtime ended the WebSocket itself: a protocol violation (RFC 6455: bad frame,
+            // invalid UTF-8), after sending its close frame (1002, 1007), or a broken transport.
+            // Aborting it as well would lose that close frame: on the standard path, ASP.NET Core's
+            // WebSocket aborts the HTTP connection, a TCP reset that makes the peer drop what it has
+            // not read yet. So, as RFC 6455 section 7.1.1 asks, wait (bounded) for the peer to close
+            // its side first.
+            reason = e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely
+                ? "connection lost (closed without a close handshake)"
+                : $"protocol error from the client ({e.InnerException?.Message ?? e.Message})";
+            Interlocked.Exchange(ref _closeRequested, 1);
+            _outbound.Abandon();
+            await LingerUntilPeerClosesAsync().ConfigureAwait(false);
+        }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
         {
             reason = $"connection lost ({e.GetType().Name})";
@@ -121,8 +143,16 @@ public sealed class WebSocketClientSocket : IClientSocket
         }
         finally
         {
-            _connection.Tell(new SocketEvents.Closed(reason));
+            var fault = Volatile.Read(ref _fault);
+            _connection.Tell(fault is null ? new SocketEvents.Closed(reason) : new SocketEvents.Closed($"send failed ({fault.GetType().Name})", fault));
         }
+    }
+
+    /// <summary>Waits until the peer has closed the connection, or the close handshake's time is up.</summary>
+    private async Task LingerUntilPeerClosesAsync()
+    {
+        try { await Task.Delay(CloseHandshakeTimeout, _transportClosed).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>One chunk of a client message: assembled until its end, then told to the actor.</summary>

@@ -37,7 +37,7 @@ public static class WebSocketEndpoint
             KeepAliveTimeout = timeout,
         });
         await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), topics, options, hub.ActorRef,
-            context.RequestAborted);
+            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}");
         return Results.Empty;
     }
 }

@@ -10,20 +10,31 @@ namespace Traffic.Host.WebSockets;
 public static class WebSocketSession
 {
     /// <summary>
-    /// The runtime sends the protocol PING every heartbeat interval. Its own PONG timeout is only
-    /// a backstop: the ConnectionActor ends silent connections first and logs why.
+    /// The runtime's keep-alive settings that make it send a protocol PING every heartbeat interval.
+    /// <para>
+    /// Interval: .NET checks on a timer that ticks every quarter of its KeepAliveInterval and pings
+    /// at the first tick after "interval since the peer last sent anything"; the PONG arrives just
+    /// after a tick, so the next ping waits for the fifth tick: pings every 1.25 x the interval
+    /// (measured: 12.5 s for 10 s). Passing 0.8 x the heartbeat interval puts them at the interval
+    /// (PingIntervalSpecs).
+    /// </para>
+    /// Timeout: the runtime's own PONG timeout is only a backstop, far enough behind the
+    /// ConnectionActor's (HEARTBEAT_TIMEOUT_MS, checked every interval) that the actor always ends a
+    /// silent connection first, counts it and logs why.
     /// </summary>
     public static (TimeSpan Interval, TimeSpan Timeout) KeepAlive(ServiceOptions options) =>
-        (options.Connection.HeartbeatInterval, options.Connection.HeartbeatTimeout + options.Connection.HeartbeatInterval);
+        (options.Connection.HeartbeatInterval * 0.8, options.Connection.HeartbeatTimeout * 2 + options.Connection.HeartbeatInterval);
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
+    /// <param name="remoteAddress">Where the client connects from, for the logs.</param>
     public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, TopicSet topics,
-        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted)
+        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null)
     {
-        var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes);
+        var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
+            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
-            hub.Tell(new ConnectionHubActor.Accept(socket, topics));
+            hub.Tell(new ConnectionHubCommands.Accept(socket, topics));
             await socket.Completion.ConfigureAwait(false);
         }
     }

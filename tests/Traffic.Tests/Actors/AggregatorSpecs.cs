@@ -108,4 +108,18 @@ public sealed class AggregatorSpecs : TestKit
         Assert.Equal("ALERT", alert.Type());
         Assert.Equal("high", alert.GetProperty("data").GetProperty("severity").GetString());
     }
+
+    [Fact]
+    public void A_failure_restarts_the_aggregator_with_its_state_and_its_schedule()
+    {
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1)]));
+        _aggregator.Tell(new AggregatorCommands.TopicDue((Topic)42)); // no such topic: the handler throws, the guardian restarts it
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);    // queued behind the failure: answered by the new instance
+
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement;
+        Assert.Equal(["c1"], snapshot.GetProperty("data").GetProperty("cameras").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+
+        Scheduler.Advance(TimeSpan.FromSeconds(10)); // and the timers run again: accidents every 10 s
+        ExpectPublish(Topic.Accidents);
+    }
 }

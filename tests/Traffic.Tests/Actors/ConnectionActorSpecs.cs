@@ -203,4 +203,85 @@ public sealed class ConnectionActorSpecs : TestKit
         Assert.Equal(CloseCodes.TryAgainLater, _socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
         ExpectTerminated(connection);
     }
+
+    [Fact]
+    public void Messages_sent_before_the_snapshot_are_held_up_to_a_bound_and_the_rest_refused_once()
+    {
+        var connection = Sys.ActorOf(ConnectionActor.Props(_socket, _registry.Ref, _aggregator.Ref, Settings, TopicSet.All));
+        _socket.Probe.ExpectMsg<ProbeSocket.Started>();
+        _socket.ExpectFrame("connection");
+        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
+        for (var i = 0; i < ConnectionActor.MaxHeldBeforeSnapshot + 8; i++) connection.Tell(Text("""{"action":"ping"}"""));
+
+        Assert.Equal(ConnectionErrorCodes.NotReady, _socket.ExpectFrame("ERROR").GetProperty("error").GetString()); // once, not 8 times
+        connection.Tell(new AggregatorCommands.SnapshotReady(SnapshotFrame), _aggregator.Ref);
+        _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
+        for (var i = 0; i < ConnectionActor.MaxHeldBeforeSnapshot; i++) _socket.ExpectFrame("PONG");
+        _socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Messages_over_the_rate_limit_are_dropped_told_once_a_second_and_a_client_that_keeps_going_is_closed_with_1008()
+    {
+        var settings = Settings with { MessagesPerSecond = 5, MessageBurst = 10 };
+        var connection = Sys.ActorOf(ConnectionActor.Props(_socket, _registry.Ref, _aggregator.Ref, settings, TopicSet.All));
+        _socket.Probe.ExpectMsg<ProbeSocket.Started>();
+        _socket.ExpectFrame("connection");
+        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
+        _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
+        _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
+        Watch(connection);
+        void Ping(int times) { for (var i = 0; i < times; i++) connection.Tell(Text("""{"action":"ping"}""")); }
+
+        Ping(15); // the burst of 10 passes; 5 over it are dropped, and the client is told once
+        for (var i = 0; i < 10; i++) _socket.ExpectFrame("PONG");
+        var error = _socket.ExpectFrame("ERROR");
+        Assert.Equal(ConnectionErrorCodes.RateLimited, error.GetProperty("error").GetString());
+        Assert.Contains("5 messages a second", error.GetProperty("message").GetString());
+        _socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        Scheduler.Advance(TimeSpan.FromSeconds(1)); // 5 more tokens
+        Ping(5);
+        for (var i = 0; i < 5; i++) _socket.ExpectFrame("PONG");
+        Ping(11); // a new second: told again; then more than the burst (10) dropped within it
+        Assert.Equal(ConnectionErrorCodes.RateLimited, _socket.ExpectFrame("ERROR").GetProperty("error").GetString());
+        Assert.Equal(CloseCodes.PolicyViolation, _socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
+        ExpectTerminated(connection);
+    }
+
+    [Fact]
+    public void A_closing_connection_stays_until_its_socket_has_closed_within_a_bound()
+    {
+        var connection = StartConnection(TopicSet.All);
+        Watch(connection);
+        _socket.ReportsClose = false;
+        connection.Tell(new ConnectionCommands.CloseWith(CloseCodes.GoingAway, "bye"));
+        Assert.Equal(CloseCodes.GoingAway, _socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // still there: the close frame has not gone out yet
+
+        connection.Tell(new SocketEvents.Closed("closed by the server (1001)"));
+        ExpectTerminated(connection);
+
+        // A peer that never finishes the close: the connection gives up after its bound.
+        var other = new ProbeSocket(CreateTestProbe()) { ReportsClose = false };
+        var second = Sys.ActorOf(ConnectionActor.Props(other, _registry.Ref, _aggregator.Ref, Settings, TopicSet.All));
+        Watch(second);
+        second.Tell(new ConnectionCommands.CloseWith(CloseCodes.GoingAway, "bye"));
+        other.Probe.FishForMessage(m => m is ProbeSocket.ClosedByServer);
+        second.Tell(new Identify(null));
+        ExpectMsg<ActorIdentity>(); // the close (and its timer) has been handled
+        Scheduler.Advance(ConnectionActor.CloseWait);
+        ExpectTerminated(second);
+    }
+
+    [Fact]
+    public void A_registry_that_stops_closes_the_connection_with_service_restart()
+    {
+        var connection = StartConnection(TopicSet.All);
+        Watch(connection);
+        Sys.Stop(_registry.Ref);
+        var close = _socket.Probe.FishForMessage<ProbeSocket.ClosedByServer>(_ => true);
+        Assert.Equal(CloseCodes.ServiceRestart, close.Status);
+        ExpectTerminated(connection);
+    }
 }

@@ -125,11 +125,6 @@ public sealed class TopicRegistrySpecs : TestKit
     {
         using var meter = new System.Diagnostics.Metrics.Meter("registry-spec");
         var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
-        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter == meter) l.EnableMeasurementEvents(instrument); };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counted.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
-        listener.Start();
 
         var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
         var sockets = Enumerable.Range(0, 3).Select(_ => new ProbeSocket(CreateTestProbe())).ToArray();
@@ -144,10 +139,60 @@ public sealed class TopicRegistrySpecs : TestKit
 
         Assert.Equal(2, metrics.SubscribersOf(Topic.Cameras));
         Assert.Equal(1, metrics.SubscribersOf(Topic.Weather));
-        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.delivered"));
-        Assert.Equal(1, counted.GetValueOrDefault("traffic.messages.dropped"));
+        Assert.Equal(1, metrics.DeliveredOf(Topic.Cameras));
+        Assert.Equal(1, metrics.DroppedOf(Topic.Cameras));
 
         Sys.Stop(connections[0].Ref);
         AwaitAssert(() => Assert.Equal(1, metrics.SubscribersOf(Topic.Cameras)), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void A_refused_follow_up_frame_is_not_counted_against_the_next_publish()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-follow-up-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
+        var ack = ServerMessages.SubscriptionAck(true, TopicSet.Of(Topic.Cameras), TopicSet.Of(Topic.Cameras), DateTimeOffset.UtcNow);
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, full, TopicSet.Of(Topic.Cameras), ack)); // refused
+        var healthy = new ProbeSocket(CreateTestProbe());
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, healthy, TopicSet.Of(Topic.Weather), null));
+
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, Update(Topic.Weather, "w")));
+        healthy.Probe.ExpectMsg<ServerFrame>();
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+
+        Assert.Equal(1, metrics.DeliveredOf(Topic.Weather));
+        Assert.Equal(0, metrics.DroppedOf(Topic.Weather));
+    }
+
+    /// <summary>A socket adapter with a bug: every send throws.</summary>
+    private sealed class BrokenSocket : IClientSocket
+    {
+        public string RemoteAddress => "127.0.0.1:1";
+        public void Start(IActorRef connection) { }
+        public bool TrySend(ServerFrame frame) => throw new InvalidOperationException("a bug in a socket adapter");
+        public void Close(int status, string reason) { }
+        public void Abort() { }
+    }
+
+    [Fact]
+    public void A_registry_that_fails_tells_every_connection_to_reconnect_with_1012_and_serves_new_ones()
+    {
+        var (first, _) = Connect(TopicSet.All);
+        var broken = CreateTestProbe();
+        _registry.Tell(new RegistryCommands.SetSubscriptions(broken.Ref, new BrokenSocket(), TopicSet.All, null));
+
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "boom"))); // throws: restarted
+        foreach (var connection in new[] { first, broken })
+            Assert.Equal(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"),
+                connection.ExpectMsg<ConnectionCommands.CloseWith>());
+
+        var (_, fresh) = Connect(TopicSet.Of(Topic.Weather)); // the restarted registry serves whoever reconnects
+        var frame = Update(Topic.Weather, "after");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, frame));
+        Assert.Same(frame, fresh.Probe.ExpectMsg<ServerFrame>());
+        Assert.Equal(1, Stats().Clients);
     }
 }

@@ -26,8 +26,11 @@ public sealed class HeartbeatSpecs : IAsyncLifetime
         await listener.ExpectGreetingAsync();
         await Poll.UntilAsync(async () => await ClientCount() == 2, "both clients registered");
 
-        // The frozen client is ended once silent for more than the timeout (checked every interval).
+        // The frozen client is ended once silent for more than the timeout (checked every interval),
+        // by the connection actor: its termination is counted. (The runtime's own keep-alive timeout,
+        // a backstop at twice the timeout, would end it too, but later and uncounted.)
         await Poll.UntilAsync(async () => await ClientCount() < 2, "the frozen client is disconnected");
+        Assert.Matches("(?m)^traffic_heartbeat_terminations_total(\\{[^}]*\\})? 1$", await _service.Http.GetStringAsync("/metrics"));
         Assert.False(listener.Closed.IsCompleted, "the listener, which answers pings, was disconnected too");
         Assert.Equal(1, await ClientCount());
 

@@ -35,6 +35,19 @@ public sealed class MetricsSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_counter_that_dashboards_watch_is_exported_at_zero_from_the_start()
+    {
+        var text = await _service.Http.GetStringAsync("/metrics");
+        foreach (var topic in new[] { "cameras", "weather", "airQuality", "accidents", "patterns", "congestion" })
+        {
+            Assert.Matches($"(?m)^traffic_messages_dropped_total\\{{[^}}]*topic=\"{topic}\"[^}}]*\\}} 0$", text);
+            Assert.Matches($"(?m)^traffic_messages_conflated_total\\{{[^}}]*topic=\"{topic}\"[^}}]*\\}} 0$", text);
+            Assert.Matches($"(?m)^traffic_messages_delivered_total\\{{[^}}]*topic=\"{topic}\"[^}}]*\\}} 0$", text);
+        }
+        Assert.Matches("(?m)^traffic_heartbeat_terminations_total(\\{[^}]*\\})? 0$", text);
+    }
+
+    [Fact]
     public async Task A_single_node_is_ready_once_started()
     {
         var ready = await _service.Http.GetAsync("/health/ready");

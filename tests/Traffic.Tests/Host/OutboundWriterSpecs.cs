@@ -164,6 +164,57 @@ public sealed class OutboundWriterSpecs
         for (var i = 0; i < 10; i++) Assert.True(_writer.TrySend(Frame($"{i}")));
     }
 
+    [Fact]
+    public async Task Queued_bytes_are_bounded_too_though_a_single_large_frame_still_goes_out()
+    {
+        var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
+            queueLimit: 100, queueByteLimit: 10);
+        _transport.Shut();
+        Assert.True(writer.TrySend(Frame("in-flight"))); // taken by the drain at once: no longer queued
+        await WaitUntil(() => _transport.Writes.Count == 1);
+        Assert.True(writer.TrySend(Frame("12345")));
+        Assert.False(writer.TrySend(Frame("123456"))); // 11 bytes would wait: refused
+        Assert.True(writer.TrySend(Frame("12345")));   // exactly 10
+        Assert.False(writer.TrySend(Frame("x")));
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == 3);
+        Assert.True(writer.TrySend(Frame(new string('L', 50)))); // larger than the bound, into an empty queue: taken
+        await WaitUntil(() => FramesWritten().Count == 4);
+    }
+
+    /// <summary>A WebSocket whose sends fail with an exception no peer can cause (a bug).</summary>
+    private sealed class BuggyWebSocket : WebSocket
+    {
+        public int Aborts;
+        public override WebSocketCloseStatus? CloseStatus => null;
+        public override string? CloseStatusDescription => null;
+        public override WebSocketState State => Aborts > 0 ? WebSocketState.Aborted : WebSocketState.Open;
+        public override string? SubProtocol => null;
+        public override void Abort() => Interlocked.Increment(ref Aborts);
+        public override Task SendAsync(ArraySegment<byte> buffer, WebSocketMessageType messageType, bool endOfMessage, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a bug beneath the writer");
+        public override Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) => Task.CompletedTask;
+        public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken) => Task.CompletedTask;
+        public override Task<WebSocketReceiveResult> ReceiveAsync(ArraySegment<byte> buffer, CancellationToken cancellationToken) =>
+            Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => new WebSocketReceiveResult(0, WebSocketMessageType.Close, true));
+        public override void Dispose() { }
+    }
+
+    [Fact]
+    public async Task An_unexpected_exception_in_the_drain_finishes_the_writer_aborts_the_socket_and_is_reported_once()
+    {
+        var socket = new BuggyWebSocket();
+        var faults = new List<Exception>();
+        var writer = new OutboundWriter(socket, null, queueLimit: 3, onFault: e => { lock (faults) faults.Add(e); });
+
+        Assert.True(writer.TrySend(Frame("1")));
+        await writer.Finished.WaitAsync(TimeSpan.FromSeconds(10)); // not left "draining" forever
+        Assert.Equal(1, socket.Aborts);
+        Assert.IsType<InvalidOperationException>(Assert.Single(faults));
+        Assert.True(writer.TrySend(Frame("2"))); // abandoned: later frames are dropped, never a false "slow client"
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

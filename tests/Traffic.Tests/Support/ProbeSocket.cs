@@ -8,10 +8,14 @@ namespace Traffic.Tests.Support;
 
 /// <summary>
 /// Stands in for a client's socket in TestKit specs: every frame queued to it, and every close or
-/// abort, arrives at a probe, in order.
+/// abort, arrives at a probe, in order. Like the real socket, a close requested by the server is
+/// reported back to the connection as <see cref="SocketEvents.Closed"/> (unless
+/// <see cref="ReportsClose"/> is off: a peer that never finishes the close handshake).
 /// </summary>
 public sealed class ProbeSocket(TestProbe probe) : IClientSocket
 {
+    private IActorRef _connection = ActorRefs.Nobody;
+
     public sealed record Started(IActorRef Connection);
     public sealed record ClosedByServer(int Status, string Reason);
     public sealed record Aborted;
@@ -21,7 +25,16 @@ public sealed class ProbeSocket(TestProbe probe) : IClientSocket
     /// <summary>False makes every send fail, as a full outbound queue does.</summary>
     public volatile bool Accepting = true;
 
-    public void Start(IActorRef connection) => Probe.Ref.Tell(new Started(connection));
+    /// <summary>False: a close never completes, so the connection is left waiting for it.</summary>
+    public volatile bool ReportsClose = true;
+
+    public string RemoteAddress => "127.0.0.1:50000";
+
+    public void Start(IActorRef connection)
+    {
+        _connection = connection;
+        Probe.Ref.Tell(new Started(connection));
+    }
 
     public bool TrySend(ServerFrame frame)
     {
@@ -30,7 +43,11 @@ public sealed class ProbeSocket(TestProbe probe) : IClientSocket
         return true;
     }
 
-    public void Close(int status, string reason) => Probe.Ref.Tell(new ClosedByServer(status, reason));
+    public void Close(int status, string reason)
+    {
+        Probe.Ref.Tell(new ClosedByServer(status, reason));
+        if (ReportsClose) _connection.Tell(new SocketEvents.Closed($"closed by the server ({status})"));
+    }
 
     public void Abort() => Probe.Ref.Tell(new Aborted());
 

@@ -7,7 +7,4 @@ namespace Traffic.Actors.Sources.Simulation;
 /// differs from before the step (in wire order, each at most once), and the alerts the step raised (in the order
 /// they happened). A step that changed nothing has both lists empty.
 /// </summary>
-public sealed record SimulationStep(IReadOnlyList<Topic> ChangedTopics, IReadOnlyList<SimulatedAlert> Alerts)
-{
-    public bool IsEmpty => ChangedTopics.Count == 0 && Alerts.Count == 0;
-}
+public sealed record SimulationStep(IReadOnlyList<Topic> ChangedTopics, IReadOnlyList<SimulatedAlert> Alerts);
