@@ -53,8 +53,14 @@ public sealed class ServerSampler : IAsyncDisposable
         ServerReading r;
         lock (_readings)
         {
-            var cpu = ProcStats.CpuPercent(_last, now);
-            _last = now;
+            // CPU over less than half a second is mostly rounding (clock ticks are 10 ms): a reading
+            // taken right after the timer's keeps the previous start and reports no CPU figure.
+            double? cpu = null;
+            if (_last is not { } prev || (s.Timestamp - prev.Timestamp) >= Stopwatch.Frequency / 2)
+            {
+                cpu = ProcStats.CpuPercent(_last, now);
+                _last = now;
+            }
             r = new ServerReading(Math.Round(Elapsed, 2), Math.Round(s.RssKb / 1024.0, 1), cpu, Phase, Extra?.Invoke() ?? "");
             _readings.Add(r);
             _csv.WriteLine(string.Join(',',
