@@ -6,7 +6,7 @@
 #
 #   bash bench/run.sh [--smoke] [--scenario NAME[,NAME..]] [--targets plain,node,ours] [--rounds K]
 #                     [--no-build] [--out DIR] [--server NAME='COMMAND'] [--port-base P] [--no-loadgen-inline]
-#                     [-- LOADGEN_ARGS...]
+#                     [--soak-seconds S] [-- LOADGEN_ARGS...]
 #
 # Everything runs on 127.0.0.1, every load step is bounded in count and time, and servers are
 # stopped by the PID this script started (never by name).
@@ -24,6 +24,7 @@ BUILD=1
 OUT=""
 PORT=${BENCH_PORT_BASE:-5400}
 LOADGEN_INLINE=1
+SOAK_SECONDS=${SOAK_SECONDS:-600}
 declare -A CUSTOM=()
 LOADGEN_EXTRA=()
 ORIG_ARGS="$*"
@@ -40,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --no-loadgen-inline) LOADGEN_INLINE=0 ;;
     --out) OUT="$2"; shift ;;
     --port-base) PORT="$2"; shift ;;
+    --soak-seconds) SOAK_SECONDS="$2"; shift ;;
     --server) CUSTOM["${2%%=*}"]="${2#*=}"; shift ;;
     --) shift; LOADGEN_EXTRA=("$@"); break ;;
     -h|--help) usage; exit 0 ;;
@@ -48,6 +50,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 [[ "$ROUNDS" =~ ^[0-9]+$ && "$ROUNDS" -ge 1 && "$ROUNDS" -le 20 ]] || { echo "run.sh: --rounds must be 1..20" >&2; exit 64; }
+[[ "$SOAK_SECONDS" =~ ^[0-9]+$ && "$SOAK_SECONDS" -ge 10 && "$SOAK_SECONDS" -le 3600 ]] || { echo "run.sh: --soak-seconds must be 10..3600" >&2; exit 64; }
 
 STAMP="$(date +%Y%m%d-%H%M%S)"
 if [[ -z "$OUT" ]]; then
@@ -134,8 +137,9 @@ BASELINES=()
 for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); done
 
 # ---- scenarios --------------------------------------------------------------------------------
+# storm and soak are long (minutes each): a full run takes them only when named with --scenario.
 ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold)
-ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold)
+ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -144,8 +148,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -156,6 +160,7 @@ job_args() {
   if [[ $SMOKE -eq 1 ]]; then
     case "$job" in
       fanout*) echo "fanout --smoke" ;;
+      soak) echo "soak --smoke --duration-seconds $((SOAK_SECONDS < 20 ? SOAK_SECONDS : 20))" ;;
       *) echo "$job --smoke" ;;
     esac
     return
@@ -168,6 +173,8 @@ job_args() {
     one-to-all) echo "one-to-all --n 10000" ;;
     connect-storm) echo "connect-storm" ;;
     hold) echo "hold --n 19000" ;;
+    storm) echo "storm --n 5000 --rounds 5 --settle-seconds 30" ;;
+    soak) echo "soak --n 2000 --churn 1000 --duration-seconds $SOAK_SECONDS" ;;
   esac
 }
 
@@ -229,6 +236,7 @@ FAILED=()
 run_loadgen() { # target round slot job
   local target="$1" round="$2" slot="$3" job="$4" rc=0 max
   if [[ $SMOKE -eq 1 ]]; then max=60; else max=1800; fi
+  [[ "$job" == soak && $SMOKE -eq 0 ]] && max=$((SOAK_SECONDS + 600))
   local lf="$LOGDIR/loadgen-$job-$target-r$round-s$slot.log"
   set +e
   # shellcheck disable=SC2046

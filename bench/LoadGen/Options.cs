@@ -7,7 +7,7 @@ namespace Bench.LoadGen;
 public sealed class Options
 {
     public const string Usage = """
-        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold
+        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak
         LoadGen summarize --out DIR --stamp STAMP [--subject ours]
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
@@ -22,7 +22,14 @@ public sealed class Options
           --connect-rates LIST connect-storm: connections/s per step
           --step-seconds S     length of one step (fanout 5, seed-load 10, connect-storm 2)
           --drain-max S        longest wait for stragglers after a step                     [10]
-          --rounds K           one-to-all: publishes measured                               [10]
+          --rounds K           one-to-all: publishes measured [10]; storm: storms [5]
+          --settle-seconds S   storm: how long RSS is sampled after the last storm          [30; smoke 3]
+          --duration-seconds S soak: how long the steady publishing lasts                  [600; smoke 20]
+          --warmup-seconds S   soak: the first S seconds are warm-up (RSS "start" is read at its end)  [60; smoke 5]
+          --churn C            soak: churning clients kept connecting and dropping         [1000; smoke 100]
+          --churn-hold-ms A,B  soak: each churning client lives between A and B ms         [500,3000]
+          --sample-seconds S   soak, storm: server RSS/CPU sampled this often into STAMP-SCENARIO-samples.csv  [5; smoke 1]
+          --seed N             soak: seed of the churn's random hold times                 [8]
           --hold-seconds S     hold: how long to hold the connections                      [10]
           --concurrency C      handshakes in flight while connecting                       [200]
           --stream-buffer B    read buffer under each client socket; 0 = none (two recv() per frame)  [4096]
@@ -60,6 +67,13 @@ public sealed class Options
     public string? Command;
     public double? MaxSeconds;
     public string Subject = "ours";
+    public double? SettleSeconds;
+    public double? DurationSeconds;
+    public double? WarmupSeconds;
+    public int? Churn;
+    public double[]? ChurnHoldMs;
+    public double? SampleSeconds;
+    public int Seed = 8;
 
     public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
 
@@ -100,6 +114,13 @@ public sealed class Options
                 case "--command": o.Command = Next(); break;
                 case "--max-seconds": o.MaxSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--subject": o.Subject = Next(); break;
+                case "--settle-seconds": o.SettleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--duration-seconds": o.DurationSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--warmup-seconds": o.WarmupSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--churn": o.Churn = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--churn-hold-ms": o.ChurnHoldMs = List(); break;
+                case "--sample-seconds": o.SampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
             }
         }
@@ -119,5 +140,12 @@ public sealed class Options
             if (r is <= 0 or > 100_000) throw new ArgumentException("rates must be in (0, 100000]");
         if (StepSeconds is <= 0 or > 120) throw new ArgumentException("--step-seconds must be in (0, 120]");
         if (HoldSeconds is < 0 or > 600) throw new ArgumentException("--hold-seconds must be in [0, 600]");
+        if (SettleSeconds is < 0 or > 600) throw new ArgumentException("--settle-seconds must be in [0, 600]");
+        if (DurationSeconds is <= 0 or > 3600) throw new ArgumentException("--duration-seconds must be in (0, 3600]");
+        if (WarmupSeconds is < 0 || (WarmupSeconds ?? 0) >= (DurationSeconds ?? 600)) throw new ArgumentException("--warmup-seconds must be in [0, duration)");
+        if (Churn is < 0 or > 5_000) throw new ArgumentException("--churn must be between 0 and 5000");
+        if (ChurnHoldMs is { } h && (h.Length != 2 || h[0] < 0 || h[1] < h[0] || h[1] > 600_000)) throw new ArgumentException("--churn-hold-ms must be A,B with 0 <= A <= B <= 600000");
+        if (SampleSeconds is < 0.1 or > 60) throw new ArgumentException("--sample-seconds must be in [0.1, 60]");
+        if ((N ?? 0) + (Churn ?? 0) > 20_000) throw new ArgumentException("--n plus --churn must be at most 20000 (file descriptors)");
     }
 }

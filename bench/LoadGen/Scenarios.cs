@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Bench.LoadGen;
 
 /// <summary>The scenarios. Each returns a <see cref="ScenarioResult"/>: step rows and headline metrics.</summary>
-public sealed class Scenarios(Options o, Publisher pub, Action<string> log)
+public sealed partial class Scenarios(Options o, Publisher pub, Action<string> log)
 {
     private const double PassDeliveryPct = 98.0;
     private const double PassP99Ms = 1000.0;
@@ -20,6 +20,8 @@ public sealed class Scenarios(Options o, Publisher pub, Action<string> log)
         "one-to-all" => OneToAllAsync(),
         "connect-storm" => ConnectStormAsync(),
         "hold" => HoldAsync(),
+        "storm" => StormAsync(),
+        "soak" => SoakAsync(),
         _ => throw new ArgumentException($"unknown scenario '{o.Scenario}'\n{Options.Usage}"),
     };
 
