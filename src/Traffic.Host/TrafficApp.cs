@@ -11,6 +11,7 @@ using Traffic.Actors.Sources;
 using Traffic.Host.Api;
 using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
+using Traffic.Host.Memory;
 using Traffic.Host.WebSockets;
 
 namespace Traffic.Host;
@@ -33,6 +34,7 @@ public static class TrafficApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
+        builder.Services.AddHostedService<IdleMemoryReclaimer>(); // gives a storm's memory back once it is quiet
         builder.Services.AddTrafficHealthChecks();
         builder.Services.AddSingleton(services => new TrafficMetrics(
             services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName)));

@@ -3,6 +3,7 @@ using Xunit;
 
 namespace Traffic.Tests.EndToEnd;
 
+[Collection(MetricsCollection.Name)]
 public sealed class HeartbeatSpecs : IAsyncLifetime
 {
     private RunningService _service = null!;

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Traffic.Tests.EndToEnd;
 
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsSpecs : IAsyncLifetime
 {
     private RunningService _service = null!;

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Traffic.Tests.EndToEnd;
 
+[Collection(MetricsCollection.Name)]
 public sealed class OutboundByteLimitSpecs
 {
     [Fact]
@@ -32,7 +33,9 @@ public sealed class OutboundByteLimitSpecs
         }, "the frozen client is closed");
 
         Assert.True(published < 200, $"{published} ALERTs of 256 KB were needed");
-        Assert.Matches("(?m)^traffic_messages_dropped_total\\{[^}]*topic=\"accidents\"[^}]*\\} [1-9]", await service.Http.GetStringAsync("/metrics"));
+        // The exporter caches a scrape for a moment: wait for one taken after the refusal.
+        var dropped = new System.Text.RegularExpressions.Regex("(?m)^traffic_messages_dropped_total\\{[^}]*topic=\"accidents\"[^}]*\\} [1-9]");
+        await Poll.UntilAsync(async () => dropped.IsMatch(await service.Http.GetStringAsync("/metrics")), "the refused frames counted as dropped");
         await service.PublishAsync(new { type = "UPDATE", topic = "weather", data = new { marker = "still-served" } });
         await reader.NextAsync(m => m.Type() == "UPDATE");
     }
