@@ -26,6 +26,13 @@ public static class ApiKeyCheck
         return null;
     }
 
+    /// <summary>The configured key when the request presents it (compared in constant time), else null. Never log it.</summary>
+    public static string? MatchingKey(HttpRequest request, ServiceOptions options) =>
+        options.PublishApiKey is { } expected && PresentedKey(request) is { } presented &&
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected))
+            ? expected
+            : null;
+
     private static string? PresentedKey(HttpRequest request)
     {
         if (request.Headers.TryGetValue("X-Api-Key", out var key) && !string.IsNullOrEmpty(key)) return key.ToString();

@@ -1,11 +1,15 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.WebSockets;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
+using Traffic.Host.Admission;
 using Traffic.Host.Configuration;
 
 namespace Traffic.Host.WebSockets;
@@ -23,6 +27,8 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 {
     private ServiceOptions? _options;
     private IRequiredActor<ConnectionHubActor>? _hub;
+    private WebSocketAdmission? _admission;
+    private HeadLimits? _limits;
     private ILogger? _log;
 
     /// <summary>
@@ -31,8 +37,14 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     /// </summary>
     public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>After a refusal, how long (and how much) the client's unread bytes are read and dropped, so that closing does not reset the connection before it has read the answer.</summary>
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+    private const long LingerBytes = 1024 * 1024;
+
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        // Kestrel's own limits on a request head, applied here since this runs before Kestrel reads it.
+        _limits ??= HeadLimits.From(services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits);
         var input = connection.Transport.Input;
         ReadResult read;
         // Give up on a connection that never sends a whole head, or that the server asks to close.
@@ -45,17 +57,26 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return; }
 
             var buffer = read.Buffer;
-            if (WebSocketHandshake.TryFindHeadEnd(buffer, out var end))
+            var state = RequestHead.Scan(buffer, _limits, out var end, out var fault);
+            if (state == RequestHead.ScanState.Complete)
             {
-                if (WebSocketHandshake.TryParse(buffer.Slice(0, end)) is { } handshake && IsServedPath(handshake.Path))
+                var head = RequestHead.Parse(buffer.Slice(0, end), _limits, out fault);
+                if (head is not null && WebSocketHandshake.From(head) is { } handshake && IsServedPath(handshake.Path))
                 {
                     input.AdvanceTo(end);
                     await AcceptAsync(connection, handshake);
                     return;
                 }
-                break;
+                if (head is not null) break;
             }
-            if (read.IsCompleted || read.IsCanceled || buffer.Length > WebSocketHandshake.MaxHeadBytes) break;
+            if (fault is not null)
+            {
+                // Not HTTP, over the limits, or malformed: Kestrel would refuse it too; answer now, not after a timeout.
+                input.AdvanceTo(buffer.End);
+                await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail);
+                return;
+            }
+            if (read.IsCompleted || read.IsCanceled) break;
             input.AdvanceTo(buffer.Start, buffer.End); // wait for the rest of the head
         }
 
@@ -70,11 +91,17 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     {
         _options ??= services.GetRequiredService<ServiceOptions>();
         _hub ??= services.GetRequiredService<IRequiredActor<ConnectionHubActor>>();
+        _admission ??= services.GetRequiredService<WebSocketAdmission>();
         var output = connection.Transport.Output;
 
-        if (handshake.Problem is { } problem)
+        if (handshake.Fault is { } fault)
         {
-            await RefuseAsync(connection, handshake.Version != "13" ? 426 : 400, "Bad WebSocket handshake", problem);
+            await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail, fault.Status == 426 ? "Sec-WebSocket-Version: 13" : null);
+            return;
+        }
+        if (!TrafficSubProtocol.TryChoose(handshake.SubProtocols, out var subProtocol, out var protocolProblem))
+        {
+            await RefuseAsync(connection, 400, "Unsupported subprotocol", protocolProblem!);
             return;
         }
         var query = QueryHelpers.ParseQuery(handshake.Query);
@@ -84,26 +111,58 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             await RefuseAsync(connection, 400, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
             return;
         }
+        var decision = _admission.Admit((connection.RemoteEndPoint as IPEndPoint)?.Address, handshake.ForwardedFor, handshake.Origin, handshake.Host);
+        if (decision.Refusal is { } refusal)
+        {
+            await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
+            return;
+        }
 
-        await output.WriteAsync(handshake.SwitchingProtocolsResponse());
+        using var lease = decision.Lease; // counted until the socket is finished with
+        await output.WriteAsync(handshake.SwitchingProtocolsResponse(subProtocol));
         var stream = new DuplexPipeStream(connection.Transport);
         var (interval, timeout) = WebSocketSession.KeepAlive(_options);
         var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
+            SubProtocol = subProtocol,
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
         await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed);
     }
 
-    /// <summary>400, or 426 with the version this server speaks (RFC 6455 section 4.4).</summary>
-    private async Task RefuseAsync(ConnectionContext connection, int status, string title, string detail)
+    /// <summary>
+    /// Answers with a problem and closes: the answer is sent, the sending side shut, and what the
+    /// client still sends is read and dropped for a moment, so that it gets to read the answer.
+    /// </summary>
+    private async Task RefuseAsync(ConnectionContext connection, int status, string title, string detail, string? extraHeader = null, bool logged = false)
     {
         _log ??= services.GetRequiredService<ILoggerFactory>().CreateLogger<DirectWebSocketMiddleware>();
-        _log.LogInformation("Refused a WebSocket handshake from {Remote}: {Title}: {Detail}", connection.RemoteEndPoint, title, detail);
-        await connection.Transport.Output.WriteAsync(status == 426
-            ? WebSocketHandshake.ProblemResponse(426, "Upgrade Required", title, detail, "Sec-WebSocket-Version: 13")
-            : WebSocketHandshake.ProblemResponse(400, "Bad Request", title, detail));
+        if (!logged)
+            _log.LogInformation("Refused a request from {Remote}: {Status} {Title}: {Detail}", connection.RemoteEndPoint, status, title, detail);
+        var output = connection.Transport.Output;
+        try
+        {
+            await output.WriteAsync(WebSocketHandshake.ProblemResponse(status, title, detail, extraHeader));
+            await output.CompleteAsync();
+        }
+        catch (Exception e) when (e is ConnectionResetException or IOException or InvalidOperationException) { return; }
+
+        var input = connection.Transport.Input;
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        linger.CancelAfter(LingerTime);
+        long dropped = 0;
+        try
+        {
+            while (dropped < LingerBytes)
+            {
+                var read = await input.ReadAsync(linger.Token);
+                dropped += read.Buffer.Length;
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled) return;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { }
     }
 }
