@@ -39,7 +39,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 
     /// <summary>After a refusal, how long (and how much) the client's unread bytes are read and dropped, so that closing does not reset the connection before it has read the answer.</summary>
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
-    private const long LingerBytes = 1024 * 1024;
+    private const long LingerBytes = 4 * 1024 * 1024;
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
