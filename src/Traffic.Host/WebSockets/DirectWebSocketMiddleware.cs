@@ -43,93 +43,137 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        switch (await ReadFirstHeadAsync(connection))
+        {
+            case FirstRequest.Upgrade upgrade:
+                if (await AdmitAsync(connection, upgrade.Handshake) is { } admitted) await ServeAsync(connection, admitted);
+                return;
+            case FirstRequest.Refused refused:
+                // Not HTTP, over the limits, or malformed: Kestrel would refuse it too; answer now, not after a timeout.
+                await RefuseAsync(connection, refused.Fault.Status, refused.Fault.Title, refused.Fault.Detail);
+                return;
+            case FirstRequest.PassOn:
+                await next(connection);
+                return;
+        }
+    }
+
+    /// <summary>What the first request head turned out to be.</summary>
+    private abstract record FirstRequest
+    {
+        /// <summary>The connection closed, or sent no whole head in time: nothing to answer.</summary>
+        public sealed record Gone : FirstRequest;
+        /// <summary>A WebSocket upgrade to a served path; its head has been consumed.</summary>
+        public sealed record Upgrade(WebSocketHandshake Handshake) : FirstRequest;
+        /// <summary>Anything else HTTP: nothing consumed, the HTTP pipeline reads the same bytes.</summary>
+        public sealed record PassOn : FirstRequest;
+        /// <summary>Bytes that are not an acceptable HTTP request head; consumed.</summary>
+        public sealed record Refused(HeadFault Fault) : FirstRequest;
+    }
+
+    /// <summary>Reads until the first request head is whole, refused or gone (its timer lives only this long, not for the connection's life).</summary>
+    private async Task<FirstRequest> ReadFirstHeadAsync(ConnectionContext connection)
+    {
         // Kestrel's own limits on a request head, applied here since this runs before Kestrel reads it.
         _limits ??= HeadLimits.From(services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits);
         var input = connection.Transport.Input;
-        ReadResult read;
         // Give up on a connection that never sends a whole head, or that the server asks to close.
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed,
             connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default);
         waiting.CancelAfter(HeadTimeout);
         while (true)
         {
+            ReadResult read;
             try { read = await input.ReadAsync(waiting.Token); }
-            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return; }
+            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return new FirstRequest.Gone(); }
 
             var buffer = read.Buffer;
             var state = RequestHead.Scan(buffer, _limits, out var end, out var fault);
             if (state == RequestHead.ScanState.Complete)
             {
                 var head = RequestHead.Parse(buffer.Slice(0, end), _limits, out fault);
-                if (head is not null && WebSocketHandshake.From(head) is { } handshake && IsServedPath(handshake.Path))
+                if (head is not null)
                 {
-                    input.AdvanceTo(end);
-                    await AcceptAsync(connection, handshake);
-                    return;
+                    if (WebSocketHandshake.From(head) is { } handshake && IsServedPath(handshake.Path))
+                    {
+                        input.AdvanceTo(end);
+                        return new FirstRequest.Upgrade(handshake);
+                    }
+                    input.AdvanceTo(buffer.Start);
+                    return new FirstRequest.PassOn();
                 }
-                if (head is not null) break;
             }
             if (fault is not null)
             {
-                // Not HTTP, over the limits, or malformed: Kestrel would refuse it too; answer now, not after a timeout.
                 input.AdvanceTo(buffer.End);
-                await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail);
-                return;
+                return new FirstRequest.Refused(fault);
             }
-            if (read.IsCompleted || read.IsCanceled) break;
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                input.AdvanceTo(buffer.Start);
+                return new FirstRequest.PassOn();
+            }
             input.AdvanceTo(buffer.Start, buffer.End); // wait for the rest of the head
         }
-
-        input.AdvanceTo(read.Buffer.Start); // nothing consumed: the HTTP pipeline reads the same bytes
-        await next(connection);
     }
 
     private static bool IsServedPath(string path) =>
         path is "/" || path.Equals("/ws", StringComparison.OrdinalIgnoreCase);
 
-    private async Task AcceptAsync(ConnectionContext connection, WebSocketHandshake handshake)
+    /// <summary>
+    /// Checks the handshake and admits it, or answers the refusal. Returns what serving needs, so
+    /// that nothing of the request (its head, the handshake, the query) is held for the socket's life.
+    /// </summary>
+    private async Task<Admitted?> AdmitAsync(ConnectionContext connection, WebSocketHandshake handshake)
     {
         _options ??= services.GetRequiredService<ServiceOptions>();
         _hub ??= services.GetRequiredService<IRequiredActor<ConnectionHubActor>>();
         _admission ??= services.GetRequiredService<WebSocketAdmission>();
-        var output = connection.Transport.Output;
 
         if (handshake.Fault is { } fault)
         {
             await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail, fault.Status == 426 ? "Sec-WebSocket-Version: 13" : null);
-            return;
+            return null;
         }
         if (!TrafficSubProtocol.TryChoose(handshake.SubProtocols, out var subProtocol, out var protocolProblem))
         {
             await RefuseAsync(connection, 400, "Unsupported subprotocol", protocolProblem!);
-            return;
+            return null;
         }
         var query = QueryHelpers.ParseQuery(handshake.Query);
         if (!ClientMessageParser.TryParseTopicList(query.TryGetValue("topics", out var requested) ? requested.ToString() : null,
                 out var topics, out var unknown))
         {
             await RefuseAsync(connection, 400, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
-            return;
+            return null;
         }
         var decision = _admission.Admit((connection.RemoteEndPoint as IPEndPoint)?.Address, handshake.ForwardedFor, handshake.Origin, handshake.Host);
         if (decision.Refusal is { } refusal)
         {
             await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
-            return;
+            return null;
         }
+        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol), subProtocol, topics, decision.Lease!);
+    }
 
-        using var lease = decision.Lease; // counted until the socket is finished with
-        await output.WriteAsync(handshake.SwitchingProtocolsResponse(subProtocol));
+    private sealed record Admitted(byte[] Response, string? SubProtocol, TopicSet Topics, ConnectionLimiter.Lease Lease);
+
+    private async Task ServeAsync(ConnectionContext connection, Admitted admitted)
+    {
+        using var lease = admitted.Lease; // counted until the socket is finished with
+        await connection.Transport.Output.WriteAsync(admitted.Response);
         var stream = new DuplexPipeStream(connection.Transport);
-        var (interval, timeout) = WebSocketSession.KeepAlive(_options);
+        var (interval, timeout) = WebSocketSession.KeepAlive(_options!);
         var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
-            SubProtocol = subProtocol,
+            SubProtocol = admitted.SubProtocol,
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
-        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed);
+        var topics = admitted.Topics;
+        admitted = null!; // hold only what the socket needs from here on
+        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options!, _hub!.ActorRef, connection.ConnectionClosed);
     }
 
     /// <summary>
