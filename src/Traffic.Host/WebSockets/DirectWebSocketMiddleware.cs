@@ -81,6 +81,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed,
             connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default);
         waiting.CancelAfter(HeadTimeout);
+        var progress = new RequestHead.ScanProgress();
         while (true)
         {
             ReadResult read;
@@ -88,7 +89,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return new FirstRequest.Gone(); }
 
             var buffer = read.Buffer;
-            var state = RequestHead.Scan(buffer, _limits, out var end, out var fault);
+            var state = RequestHead.Scan(buffer, _limits, ref progress, out var end, out var fault);
             if (state == RequestHead.ScanState.Complete)
             {
                 var head = RequestHead.Parse(buffer.Slice(0, end), _limits, out fault);

@@ -30,24 +30,47 @@ public sealed record RequestHead(string Method, string Target, string Version, I
     public enum ScanState { Incomplete, Complete, Refused }
 
     /// <summary>
+    /// How far <see cref="Scan(ReadOnlySequence{byte}, HeadLimits, ref ScanProgress, out SequencePosition, out HeadFault?)"/>
+    /// has looked, so that each read looks only at the new bytes: a head sent a byte at a time costs
+    /// linear, not quadratic, work.
+    /// </summary>
+    public struct ScanProgress
+    {
+        internal int LineState, LineLength, PartLength;
+        internal bool LineDone;
+        internal long Searched;
+    }
+
+    /// <summary>Scans a buffer from its start (a fresh <see cref="ScanProgress"/>).</summary>
+    public static ScanState Scan(ReadOnlySequence<byte> buffer, HeadLimits limits, out SequencePosition end, out HeadFault? fault)
+    {
+        var progress = new ScanProgress();
+        return Scan(buffer, limits, ref progress, out end, out fault);
+    }
+
+    /// <summary>
     /// Looks at what has arrived so far: the whole head (<see cref="ScanState.Complete"/>, ending at
     /// <paramref name="end"/>), not yet (<see cref="ScanState.Incomplete"/>), or never
     /// (<see cref="ScanState.Refused"/>: not HTTP, or over the limits). The blank line is searched
     /// for only within the limit, so a head that arrives whole in one read is held to it as well.
+    /// <paramref name="buffer"/> must start where it started on the previous call with the same progress.
     /// </summary>
-    public static ScanState Scan(ReadOnlySequence<byte> buffer, HeadLimits limits, out SequencePosition end, out HeadFault? fault)
+    public static ScanState Scan(ReadOnlySequence<byte> buffer, HeadLimits limits, ref ScanProgress progress,
+        out SequencePosition end, out HeadFault? fault)
     {
         end = default;
-        fault = CheckRequestLine(buffer, limits);
+        fault = progress.LineDone ? null : CheckRequestLine(buffer, limits, ref progress);
         if (fault is not null) return ScanState.Refused;
 
         var window = buffer.Length > limits.MaxHeadBytes ? buffer.Slice(0, limits.MaxHeadBytes) : buffer;
-        var reader = new SequenceReader<byte>(window);
+        var from = Math.Max(0, progress.Searched - (HeadEnd.Length - 1)); // the blank line may straddle two reads
+        var reader = new SequenceReader<byte>(window.Slice(from));
         if (reader.TryReadTo(out ReadOnlySequence<byte> _, HeadEnd, advancePastDelimiter: true))
         {
             end = reader.Position;
             return ScanState.Complete;
         }
+        progress.Searched = window.Length;
         if (buffer.Length < limits.MaxHeadBytes) return ScanState.Incomplete;
         fault = new HeadFault(StatusCodes.Status431RequestHeaderFieldsTooLarge, "Request head too large",
             $"The request line and headers must end (blank line) within {limits.MaxHeadBytes} bytes.");
@@ -56,49 +79,63 @@ public sealed record RequestHead(string Method, string Target, string Version, I
 
     /// <summary>
     /// Refuses as soon as the first bytes cannot start a request line, <c>method SP target SP HTTP/d.d CRLF</c>:
-    /// a TLS ClientHello, binary, text without that shape. Null while they still can.
+    /// a TLS ClientHello, binary, text without that shape. Null while they still can. Goes on from
+    /// where the last call stopped.
     /// </summary>
-    private static HeadFault? CheckRequestLine(ReadOnlySequence<byte> buffer, HeadLimits limits)
+    private static HeadFault? CheckRequestLine(ReadOnlySequence<byte> buffer, HeadLimits limits, ref ScanProgress progress)
     {
         const int method = 0, target = 1, version = 2;
-        int state = method, length = 0, partLength = 0;
-        foreach (var segment in buffer)
+        int state = progress.LineState, length = progress.LineLength, partLength = progress.PartLength;
+        try
         {
-            foreach (var b in segment.Span)
+            foreach (var segment in buffer.Slice(length))
             {
-                length++;
-                if (length > limits.MaxRequestLineBytes)
-                    return state == target
-                        ? new HeadFault(StatusCodes.Status414UriTooLong, "Request target too long",
-                            $"The request line must end within {limits.MaxRequestLineBytes} bytes.")
-                        : NotHttp("the request line does not end");
-                switch (state)
+                foreach (var b in segment.Span)
                 {
-                    case method when b == ' ' && partLength > 0:
-                        state = target; partLength = 0; break;
-                    case method when IsTokenChar(b):
-                        partLength++; break;
-                    case method when length == 1 && b == 0x16:
-                        return new HeadFault(StatusCodes.Status400BadRequest, "Not an HTTP request",
-                            "This port speaks plain HTTP (ws://): the bytes received start a TLS handshake. Use ws://, or a TLS terminator in front.");
-                    case method:
-                        return NotHttp("the method is not a token followed by a space");
-                    case target when b == ' ' && partLength > 0:
-                        state = version; partLength = 0; break;
-                    case target when b > 0x20 && b != 0x7F:
-                        partLength++; break;
-                    case target:
-                        return NotHttp("the request target is empty or holds a control character");
-                    default: // version
-                        var expected = VersionShape[partLength];
-                        if (expected == '0' ? !char.IsAsciiDigit((char)b) : b != expected)
-                            return NotHttp("the request line does not end in HTTP/1.1 and CRLF");
-                        if (++partLength == VersionShape.Length) return null;
-                        break;
+                    length++;
+                    if (length > limits.MaxRequestLineBytes)
+                        return state == target
+                            ? new HeadFault(StatusCodes.Status414UriTooLong, "Request target too long",
+                                $"The request line must end within {limits.MaxRequestLineBytes} bytes.")
+                            : NotHttp("the request line does not end");
+                    switch (state)
+                    {
+                        case method when b == ' ' && partLength > 0:
+                            state = target; partLength = 0; break;
+                        case method when IsTokenChar(b):
+                            partLength++; break;
+                        case method when length == 1 && b == 0x16:
+                            return new HeadFault(StatusCodes.Status400BadRequest, "Not an HTTP request",
+                                "This port speaks plain HTTP (ws://): the bytes received start a TLS handshake. Use ws://, or a TLS terminator in front.");
+                        case method:
+                            return NotHttp("the method is not a token followed by a space");
+                        case target when b == ' ' && partLength > 0:
+                            state = version; partLength = 0; break;
+                        case target when b > 0x20 && b != 0x7F:
+                            partLength++; break;
+                        case target:
+                            return NotHttp("the request target is empty or holds a control character");
+                        default: // version
+                            var expected = VersionShape[partLength];
+                            if (expected == '0' ? !char.IsAsciiDigit((char)b) : b != expected)
+                                return NotHttp("the request line does not end in HTTP/1.1 and CRLF");
+                            if (++partLength == VersionShape.Length)
+                            {
+                                progress.LineDone = true;
+                                return null;
+                            }
+                            break;
+                    }
                 }
             }
+            return null;
         }
-        return null;
+        finally
+        {
+            progress.LineState = state;
+            progress.LineLength = length;
+            progress.PartLength = partLength;
+        }
     }
 
     private static HeadFault NotHttp(string why) =>

@@ -99,4 +99,33 @@ public sealed class WebSocketHandshakeSpecs
         Assert.Null(RequestHead.Parse(Bytes($"GET /ws HTTP/1.1\r\nHost: x\r\n{headers}\r\n"), HeadLimits.Default, out var fault));
         Assert.Equal(431, fault!.Status);
     }
+
+    /// <summary>Feeds a head one byte more per read, as a slow client sends it, carrying the progress between reads.</summary>
+    private static (RequestHead.ScanState State, long End, HeadFault? Fault, int Reads) ByteByByte(string text, HeadLimits limits)
+    {
+        var bytes = Encoding.Latin1.GetBytes(text);
+        var progress = new RequestHead.ScanProgress();
+        for (var n = 1; n <= bytes.Length; n++)
+        {
+            var buffer = new ReadOnlySequence<byte>(bytes, 0, n);
+            var state = RequestHead.Scan(buffer, limits, ref progress, out var end, out var fault);
+            if (state != RequestHead.ScanState.Incomplete) return (state, state == RequestHead.ScanState.Complete ? buffer.Slice(0, end).Length : -1, fault, n);
+        }
+        return (RequestHead.ScanState.Incomplete, -1, null, bytes.Length);
+    }
+
+    [Fact]
+    public void A_head_sent_a_byte_at_a_time_is_judged_as_if_it_came_whole()
+    {
+        var whole = ByteByByte(Upgrade + "frame bytes", HeadLimits.Default);
+        Assert.Equal((RequestHead.ScanState.Complete, (long)Upgrade.Length), (whole.State, whole.End));
+        Assert.Equal(Upgrade.Length, whole.Reads); // complete on the read that brought the blank line
+
+        var tls = ByteByByte("\x16\x03\x01\x00\xa5", HeadLimits.Default);
+        Assert.Equal((RequestHead.ScanState.Refused, 1), (tls.State, tls.Reads));
+
+        var limits = new HeadLimits(MaxRequestLineBytes: 100, MaxHeadBytes: 200, MaxHeaderCount: 100);
+        var big = ByteByByte(Upgrade.Replace("Host:", $"X-Pad: {new string('a', 300)}\r\nHost:"), limits);
+        Assert.Equal((RequestHead.ScanState.Refused, 431, 200), (big.State, big.Fault!.Status, big.Reads));
+    }
 }
