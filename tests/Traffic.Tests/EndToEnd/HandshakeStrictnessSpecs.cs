@@ -97,6 +97,26 @@ public sealed class HandshakeStrictnessSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upgrade_sent_one_byte_per_write_is_accepted_and_garbage_sent_so_is_refused()
+    {
+        await using (var raw = await RawHttp.OpenAsync(_service))
+        {
+            foreach (var b in RawHttp.Upgrade("/ws?topics=weather")) await raw.SendAsync(b.ToString()); // each write its own segment (NoDelay)
+            var response = await raw.ReadResponseAsync(Prompt);
+            Assert.Equal(101, response.Status);
+            Assert.Contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", response.Head);
+        }
+        await using (var raw = await RawHttp.OpenAsync(_service))
+        {
+            foreach (var b in "GET /ws") await raw.SendAsync(b.ToString());
+            await raw.SendAsync("\u0001");
+            var response = await raw.ReadResponseAsync(Prompt);
+            Assert.Equal(400, response.Status);
+            Assert.Contains("control character", response.Problem.GetProperty("detail").GetString());
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_offers_traffic_v1_gets_it_on_the_direct_path()
     {
         using var socket = new ClientWebSocket();

@@ -16,7 +16,7 @@ public sealed class RawHttp : IAsyncDisposable
 
     public static async Task<RawHttp> OpenAsync(RunningService service)
     {
-        var tcp = new TcpClient();
+        var tcp = new TcpClient { NoDelay = true };
         await tcp.ConnectAsync(service.BaseAddress.Host, service.BaseAddress.Port);
         return new RawHttp(tcp);
     }
