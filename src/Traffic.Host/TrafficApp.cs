@@ -8,6 +8,7 @@ using Traffic.Actors.Connections;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
+using Traffic.Host.Admission;
 using Traffic.Host.Api;
 using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
@@ -36,6 +37,13 @@ public static class TrafficApp
         builder.Services.AddProblemDetails();
         builder.Services.AddHostedService<IdleMemoryReclaimer>(); // gives a storm's memory back once it is quiet
         builder.Services.AddTrafficHealthChecks();
+        // Admission (docs/operations.md, "Limits and admission"): one policy for both ways a WebSocket arrives.
+        var forwarded = ClientAddress.OptionsFor(options.Admission);
+        builder.Services.AddSingleton(forwarded);
+        builder.Services.AddSingleton(new OriginPolicy(options.Admission.AllowedOrigins, builder.Environment.IsDevelopment()));
+        builder.Services.AddSingleton(new ConnectionLimiter(options.Admission.MaxConnections, options.Admission.MaxConnectionsPerAddress));
+        builder.Services.AddSingleton<WebSocketAdmission>();
+        builder.Services.AddPublishRateLimiting(options);
         builder.Services.AddSingleton(services => new TrafficMetrics(
             services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName)));
         builder.Services.AddOpenTelemetry()
@@ -50,7 +58,9 @@ public static class TrafficApp
         });
 
         var app = builder.Build();
+        app.UseForwardedHeaders(forwarded);
         app.UseStatusCodePages();
+        app.UseRateLimiter();
         app.UseMiddleware<ActivityTrackingUpgradeMiddleware>(); // must wrap the upgrade before UseWebSockets
         app.UseWebSockets();
         app.MapTrafficWebSockets();

@@ -15,6 +15,13 @@ public static class ClientMessageParser
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 8 });
             document = JsonDocument.ParseValue(ref reader);
+            // One message per frame: anything but whitespace after the value makes the frame malformed
+            // (Read throws on garbage, returns true on a second value).
+            if (reader.Read())
+            {
+                document.Dispose();
+                return new ClientCommand.Invalid(ErrorCodes.MalformedJson, "message must be exactly one JSON object; more data follows it");
+            }
         }
         catch (JsonException e)
         {
@@ -28,8 +35,10 @@ public static class ClientMessageParser
                 return new ClientCommand.Invalid(ErrorCodes.MalformedJson, "message must be a JSON object with an \"action\"");
             if (!root.TryGetProperty("action", out var action) || action.ValueKind != JsonValueKind.String)
                 return new ClientCommand.Invalid(ErrorCodes.UnknownAction, "missing \"action\": expected subscribe, unsubscribe or ping");
+            if (!TryGetString(action, out var actionName))
+                return LoneSurrogate("action");
 
-            return action.GetString() switch
+            return actionName switch
             {
                 "ping" => ClientCommand.Ping.Instance,
                 "subscribe" => ParseTopics(root, t => new ClientCommand.Subscribe(t)),
@@ -66,7 +75,7 @@ public static class ClientMessageParser
         {
             if (item.ValueKind != JsonValueKind.String)
                 return new ClientCommand.Invalid(ErrorCodes.InvalidTopics, "\"topics\" must contain only strings");
-            var name = item.GetString();
+            if (!TryGetString(item, out var name)) return LoneSurrogate("topics");
             if (!TryResolve(name, out var one))
                 return new ClientCommand.Invalid(ErrorCodes.UnknownTopic,
                     $"unknown topic \"{Truncate(name)}\": expected one of {string.Join(", ", TopicSet.All.WireNames())} or all");
@@ -74,6 +83,27 @@ public static class ClientMessageParser
         }
         return make(set);
     }
+
+    /// <summary>
+    /// A JSON string's value, or false when it cannot be one: an escaped lone surrogate
+    /// (<c>"\ud800"</c>) is valid JSON syntax but no valid UTF-16 string, and GetString throws on it.
+    /// </summary>
+    public static bool TryGetString(JsonElement element, out string? value)
+    {
+        try
+        {
+            value = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = null;
+            return false;
+        }
+    }
+
+    private static ClientCommand.Invalid LoneSurrogate(string field) =>
+        new(ErrorCodes.MalformedJson, $"\"{field}\" holds a string that is not valid Unicode (a lone surrogate escape)");
 
     private static bool TryResolve(string? name, out TopicSet set)
     {

@@ -19,12 +19,23 @@ public static class ApiKeyCheck
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "API key required",
                 detail: "Send the publish key as 'X-Api-Key: KEY' or 'Authorization: Bearer KEY'.");
 
-        var expected = Encoding.UTF8.GetBytes(options.PublishApiKey);
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), expected))
+        if (!SameKey(presented, options.PublishApiKey))
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Wrong API key",
                 detail: "The key sent does not match the server's PUBLISH_API_KEY.");
         return null;
     }
+
+    /// <summary>The configured key when the request presents it (compared in constant time), else null. Never log it.</summary>
+    public static string? MatchingKey(HttpRequest request, ServiceOptions options) =>
+        options.PublishApiKey is { } expected && PresentedKey(request) is { } presented &&
+        SameKey(presented, expected) ? expected : null;
+
+    /// <summary>
+    /// Constant time over the keys' SHA-256 digests (fixed length), so that neither the position of
+    /// the first wrong byte nor the key's length shows in the time taken.
+    /// </summary>
+    private static bool SameKey(string presented, string expected) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 
     private static string? PresentedKey(HttpRequest request)
     {

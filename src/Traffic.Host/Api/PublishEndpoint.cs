@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Host.Admission;
 using Traffic.Host.Configuration;
 
 namespace Traffic.Host.Api;
@@ -21,12 +22,18 @@ public static class PublishEndpoint
     public const int MaxBodyBytes = 1024 * 1024;
 
     public static void MapPublish(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/publish", Publish).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+        app.MapPost("/api/publish", Publish)
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .RequireRateLimiting(PublishRateLimiting.PolicyName);
 
     private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<TopicPublisher> publisher,
         TrafficMetrics metrics, ILoggerFactory loggers)
     {
         if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
+        // application/json or application/*+json, any charset (ASP.NET Core's own test).
+        if (!request.HasJsonContentType())
+            return Refuse(loggers, StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",
+                $"The body must be JSON (Content-Type: application/json), not {(request.ContentType is { Length: > 0 } sent ? $"\"{Truncate(sent)}\"" : "missing")}.");
 
         JsonDocument body;
         try { body = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted); }
@@ -39,7 +46,10 @@ public static class PublishEndpoint
             if (root.ValueKind != JsonValueKind.Object)
                 return BadRequest(loggers, "Malformed body", "Expected {\"type\":\"UPDATE\"|\"ALERT\",\"topic\":...,\"data\":...}.");
 
-            var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            string? type = null;
+            if (root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String &&
+                !ClientMessageParser.TryGetString(t, out type))
+                return BadRequest(loggers, "Invalid string", LoneSurrogate("type"));
             var messageType = type switch
             {
                 "UPDATE" => ServerMessageType.Update,
@@ -52,7 +62,10 @@ public static class PublishEndpoint
             Topic? topic = null;
             if (root.TryGetProperty("topic", out var topicElement) && topicElement.ValueKind != JsonValueKind.Null)
             {
-                var name = topicElement.ValueKind == JsonValueKind.String ? topicElement.GetString() : topicElement.GetRawText();
+                string? name;
+                if (topicElement.ValueKind != JsonValueKind.String) name = topicElement.GetRawText();
+                else if (!ClientMessageParser.TryGetString(topicElement, out name))
+                    return BadRequest(loggers, "Invalid string", LoneSurrogate("topic"));
                 if (name != Topics.AllName)
                 {
                     if (!Topics.TryParse(name, out var parsed))
@@ -74,9 +87,17 @@ public static class PublishEndpoint
         }
     }
 
-    private static IResult BadRequest(ILoggerFactory loggers, string title, string detail)
+    private static IResult BadRequest(ILoggerFactory loggers, string title, string detail) =>
+        Refuse(loggers, StatusCodes.Status400BadRequest, title, detail);
+
+    private static IResult Refuse(ILoggerFactory loggers, int status, string title, string detail)
     {
-        loggers.CreateLogger(typeof(PublishEndpoint)).LogInformation("Refused a publish: {Title}: {Detail}", title, detail);
-        return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+        loggers.CreateLogger(typeof(PublishEndpoint)).LogInformation("Refused a publish: {Status} {Title}: {Detail}", status, title, detail);
+        return Results.Problem(statusCode: status, title: title, detail: detail);
     }
+
+    private static string LoneSurrogate(string field) =>
+        $"\"{field}\" holds a string that is not valid Unicode (a lone surrogate escape).";
+
+    private static string Truncate(string s) => s.Length > 64 ? s[..64] + "..." : s;
 }

@@ -1,11 +1,15 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.WebSockets;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
+using Traffic.Host.Admission;
 using Traffic.Host.Configuration;
 
 namespace Traffic.Host.WebSockets;
@@ -23,6 +27,8 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 {
     private ServiceOptions? _options;
     private IRequiredActor<ConnectionHubActor>? _hub;
+    private WebSocketAdmission? _admission;
+    private HeadLimits? _limits;
     private ILogger? _log;
 
     /// <summary>
@@ -31,80 +37,178 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     /// </summary>
     public static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>After a refusal, how long (and how much) the client's unread bytes are read and dropped, so that closing does not reset the connection before it has read the answer.</summary>
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+    private const long LingerBytes = 4 * 1024 * 1024;
+
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        switch (await ReadFirstHeadAsync(connection))
+        {
+            case FirstRequest.Upgrade upgrade:
+                if (await AdmitAsync(connection, upgrade.Handshake) is { } admitted) await ServeAsync(connection, admitted);
+                return;
+            case FirstRequest.Refused refused:
+                // Not HTTP, over the limits, or malformed: Kestrel would refuse it too; answer now, not after a timeout.
+                await RefuseAsync(connection, refused.Fault.Status, refused.Fault.Title, refused.Fault.Detail);
+                return;
+            case FirstRequest.PassOn:
+                await next(connection);
+                return;
+        }
+    }
+
+    /// <summary>What the first request head turned out to be.</summary>
+    private abstract record FirstRequest
+    {
+        /// <summary>The connection closed, or sent no whole head in time: nothing to answer.</summary>
+        public sealed record Gone : FirstRequest;
+        /// <summary>A WebSocket upgrade to a served path; its head has been consumed.</summary>
+        public sealed record Upgrade(WebSocketHandshake Handshake) : FirstRequest;
+        /// <summary>Anything else HTTP: nothing consumed, the HTTP pipeline reads the same bytes.</summary>
+        public sealed record PassOn : FirstRequest;
+        /// <summary>Bytes that are not an acceptable HTTP request head; consumed.</summary>
+        public sealed record Refused(HeadFault Fault) : FirstRequest;
+    }
+
+    /// <summary>Reads until the first request head is whole, refused or gone (its timer lives only this long, not for the connection's life).</summary>
+    private async Task<FirstRequest> ReadFirstHeadAsync(ConnectionContext connection)
+    {
+        // Kestrel's own limits on a request head, applied here since this runs before Kestrel reads it.
+        _limits ??= HeadLimits.From(services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits);
         var input = connection.Transport.Input;
-        ReadResult read;
         // Give up on a connection that never sends a whole head, or that the server asks to close.
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed,
             connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default);
         waiting.CancelAfter(HeadTimeout);
+        var progress = new RequestHead.ScanProgress();
         while (true)
         {
+            ReadResult read;
             try { read = await input.ReadAsync(waiting.Token); }
-            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return; }
+            catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { return new FirstRequest.Gone(); }
 
             var buffer = read.Buffer;
-            if (WebSocketHandshake.TryFindHeadEnd(buffer, out var end))
+            var state = RequestHead.Scan(buffer, _limits, ref progress, out var end, out var fault);
+            if (state == RequestHead.ScanState.Complete)
             {
-                if (WebSocketHandshake.TryParse(buffer.Slice(0, end)) is { } handshake && IsServedPath(handshake.Path))
+                var head = RequestHead.Parse(buffer.Slice(0, end), _limits, out fault);
+                if (head is not null)
                 {
-                    input.AdvanceTo(end);
-                    await AcceptAsync(connection, handshake);
-                    return;
+                    if (WebSocketHandshake.From(head) is { } handshake && IsServedPath(handshake.Path))
+                    {
+                        input.AdvanceTo(end);
+                        return new FirstRequest.Upgrade(handshake);
+                    }
+                    input.AdvanceTo(buffer.Start);
+                    return new FirstRequest.PassOn();
                 }
-                break;
             }
-            if (read.IsCompleted || read.IsCanceled || buffer.Length > WebSocketHandshake.MaxHeadBytes) break;
+            if (fault is not null)
+            {
+                input.AdvanceTo(buffer.End);
+                return new FirstRequest.Refused(fault);
+            }
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                input.AdvanceTo(buffer.Start);
+                return new FirstRequest.PassOn();
+            }
             input.AdvanceTo(buffer.Start, buffer.End); // wait for the rest of the head
         }
-
-        input.AdvanceTo(read.Buffer.Start); // nothing consumed: the HTTP pipeline reads the same bytes
-        await next(connection);
     }
 
     private static bool IsServedPath(string path) =>
         path is "/" || path.Equals("/ws", StringComparison.OrdinalIgnoreCase);
 
-    private async Task AcceptAsync(ConnectionContext connection, WebSocketHandshake handshake)
+    /// <summary>
+    /// Checks the handshake and admits it, or answers the refusal. Returns what serving needs, so
+    /// that nothing of the request (its head, the handshake, the query) is held for the socket's life.
+    /// </summary>
+    private async Task<Admitted?> AdmitAsync(ConnectionContext connection, WebSocketHandshake handshake)
     {
         _options ??= services.GetRequiredService<ServiceOptions>();
         _hub ??= services.GetRequiredService<IRequiredActor<ConnectionHubActor>>();
-        var output = connection.Transport.Output;
+        _admission ??= services.GetRequiredService<WebSocketAdmission>();
 
-        if (handshake.Problem is { } problem)
+        if (handshake.Fault is { } fault)
         {
-            await RefuseAsync(connection, handshake.Version != "13" ? 426 : 400, "Bad WebSocket handshake", problem);
-            return;
+            await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail, fault.Status == 426 ? "Sec-WebSocket-Version: 13" : null);
+            return null;
+        }
+        if (!TrafficSubProtocol.TryChoose(handshake.SubProtocols, out var subProtocol, out var protocolProblem))
+        {
+            await RefuseAsync(connection, 400, "Unsupported subprotocol", protocolProblem!);
+            return null;
         }
         var query = QueryHelpers.ParseQuery(handshake.Query);
         if (!ClientMessageParser.TryParseTopicList(query.TryGetValue("topics", out var requested) ? requested.ToString() : null,
                 out var topics, out var unknown))
         {
             await RefuseAsync(connection, 400, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
-            return;
+            return null;
         }
+        var decision = _admission.Admit((connection.RemoteEndPoint as IPEndPoint)?.Address, handshake.ForwardedFor, handshake.Origin, handshake.Host);
+        if (decision.Refusal is { } refusal)
+        {
+            await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
+            return null;
+        }
+        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol), subProtocol, topics, decision.Lease!);
+    }
 
-        await output.WriteAsync(handshake.SwitchingProtocolsResponse());
+    private sealed record Admitted(byte[] Response, string? SubProtocol, TopicSet Topics, ConnectionLimiter.Lease Lease);
+
+    private async Task ServeAsync(ConnectionContext connection, Admitted admitted)
+    {
+        using var lease = admitted.Lease; // counted until the socket is finished with
+        await connection.Transport.Output.WriteAsync(admitted.Response);
         var stream = new DuplexPipeStream(connection.Transport);
-        var (interval, timeout) = WebSocketSession.KeepAlive(_options);
+        var (interval, timeout) = WebSocketSession.KeepAlive(_options!);
         var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
+            SubProtocol = admitted.SubProtocol,
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
-        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed,
+        var topics = admitted.Topics;
+        admitted = null!; // hold only what the socket needs from here on
+        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options!, _hub!.ActorRef, connection.ConnectionClosed,
             connection.RemoteEndPoint?.ToString());
     }
 
-    /// <summary>400, or 426 with the version this server speaks (RFC 6455 section 4.4).</summary>
-    private async Task RefuseAsync(ConnectionContext connection, int status, string title, string detail)
+    /// <summary>
+    /// Answers with a problem and closes: the answer is sent, the sending side shut, and what the
+    /// client still sends is read and dropped for a moment, so that it gets to read the answer.
+    /// </summary>
+    private async Task RefuseAsync(ConnectionContext connection, int status, string title, string detail, string? extraHeader = null, bool logged = false)
     {
         _log ??= services.GetRequiredService<ILoggerFactory>().CreateLogger<DirectWebSocketMiddleware>();
-        _log.LogInformation("Refused a WebSocket handshake from {Remote}: {Title}: {Detail}", connection.RemoteEndPoint, title, detail);
-        await connection.Transport.Output.WriteAsync(status == 426
-            ? WebSocketHandshake.ProblemResponse(426, "Upgrade Required", title, detail, "Sec-WebSocket-Version: 13")
-            : WebSocketHandshake.ProblemResponse(400, "Bad Request", title, detail));
+        if (!logged)
+            _log.LogInformation("Refused a request from {Remote}: {Status} {Title}: {Detail}", connection.RemoteEndPoint, status, title, detail);
+        var output = connection.Transport.Output;
+        try
+        {
+            await output.WriteAsync(WebSocketHandshake.ProblemResponse(status, title, detail, extraHeader));
+            await output.CompleteAsync();
+        }
+        catch (Exception e) when (e is ConnectionResetException or IOException or InvalidOperationException) { return; }
+
+        var input = connection.Transport.Input;
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        linger.CancelAfter(LingerTime);
+        long dropped = 0;
+        try
+        {
+            while (dropped < LingerBytes)
+            {
+                var read = await input.ReadAsync(linger.Token);
+                dropped += read.Buffer.Length;
+                input.AdvanceTo(read.Buffer.End);
+                if (read.IsCompleted || read.IsCanceled) return;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException) { }
     }
 }

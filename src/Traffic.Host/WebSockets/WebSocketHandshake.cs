@@ -1,89 +1,97 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Traffic.Host.WebSockets;
 
 /// <summary>
-/// The server side of the RFC 6455 opening handshake, read from the raw bytes of a connection's
-/// first request: is it a WebSocket upgrade, to which path and query, with which key.
+/// The server side of the RFC 6455 opening handshake, taken from a connection's first request head
+/// (<see cref="RequestHead"/>): is it a WebSocket upgrade, to which path and query, with which key,
+/// and what is wrong with it if it cannot be accepted.
 /// </summary>
 public sealed record WebSocketHandshake(string Path, string Query, string? Key, string? Version)
 {
-    /// <summary>Longest request head accepted (request line and headers).</summary>
-    public const int MaxHeadBytes = 8 * 1024;
-
-    private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-    /// <summary>Where the request head ends (after its blank line), if it has arrived whole.</summary>
-    public static bool TryFindHeadEnd(ReadOnlySequence<byte> buffer, out SequencePosition end)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        if (reader.TryReadTo(out ReadOnlySequence<byte> _, HeadEnd, advancePastDelimiter: true))
-        {
-            end = reader.Position;
-            return true;
-        }
-        end = default;
-        return false;
-    }
+    public string? Host { get; init; }
+    public string? Origin { get; init; }
+    public string? ForwardedFor { get; init; }
+    public IReadOnlyList<string> SubProtocols { get; init; } = [];
+
+    /// <summary>Set when the request asks to upgrade but breaks RFC 6455 / RFC 9112; answered with its status.</summary>
+    public HeadFault? Fault { get; init; }
+
+    /// <summary>Parses and interprets a whole head; null when it is malformed or not an upgrade (tests use this).</summary>
+    public static WebSocketHandshake? TryParse(ReadOnlySequence<byte> head) =>
+        RequestHead.Parse(head, HeadLimits.Default, out _) is { } parsed ? From(parsed) : null;
 
     /// <summary>
-    /// Parses a request head. Null unless it is an HTTP/1.1 GET asking to upgrade to websocket;
-    /// anything else is left to the ordinary HTTP pipeline.
+    /// Null unless the request is a GET asking to upgrade to websocket (anything else is left to the
+    /// ordinary HTTP pipeline). An upgrade that breaks the RFCs comes back with its <see cref="Fault"/>.
     /// </summary>
-    public static WebSocketHandshake? TryParse(ReadOnlySequence<byte> head)
+    public static WebSocketHandshake? From(RequestHead head)
     {
-        var text = Encoding.Latin1.GetString(head);
-        var lines = text.Split("\r\n");
-        var requestLine = lines[0].Split(' ');
-        if (requestLine.Length != 3 || requestLine[0] != "GET" || requestLine[2] != "HTTP/1.1") return null;
-
-        string? upgrade = null, connection = null, key = null, version = null;
-        foreach (var line in lines.AsSpan(1))
-        {
-            var colon = line.IndexOf(':');
-            if (colon <= 0) continue;
-            var name = line[..colon].Trim();
-            var value = line[(colon + 1)..].Trim();
-            if (name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) upgrade = value;
-            else if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase)) connection = value;
-            else if (name.Equals("Sec-WebSocket-Key", StringComparison.OrdinalIgnoreCase)) key = value;
-            else if (name.Equals("Sec-WebSocket-Version", StringComparison.OrdinalIgnoreCase)) version = value;
-        }
-
-        var asksUpgrade = upgrade is not null && upgrade.Equals("websocket", StringComparison.OrdinalIgnoreCase) &&
-                          connection is not null && connection.Split(',').Any(t => t.Trim().Equals("Upgrade", StringComparison.OrdinalIgnoreCase));
+        if (head.Method != "GET") return null;
+        var asksUpgrade = head.Values("Upgrade").Any(v => v.Equals("websocket", StringComparison.OrdinalIgnoreCase)) &&
+                          head.Values("Connection").SelectMany(v => v.Split(','))
+                              .Any(t => t.Trim().Equals("Upgrade", StringComparison.OrdinalIgnoreCase));
         if (!asksUpgrade) return null;
 
-        var target = requestLine[1];
-        var question = target.IndexOf('?');
-        return new WebSocketHandshake(question < 0 ? target : target[..question], question < 0 ? "" : target[question..], key, version);
+        var key = head.Single("Sec-WebSocket-Key", out var keyRepeated);
+        var version = head.Single("Sec-WebSocket-Version", out var versionRepeated);
+        var host = head.Single("Host", out var hostRepeated);
+        var origin = head.Single("Origin", out var originRepeated);
+        var question = head.Target.IndexOf('?');
+        var handshake = new WebSocketHandshake(question < 0 ? head.Target : head.Target[..question], question < 0 ? "" : head.Target[question..], key, version)
+        {
+            Host = host,
+            Origin = origin,
+            ForwardedFor = string.Join(",", head.Values("X-Forwarded-For")) is { Length: > 0 } forwarded ? forwarded : null,
+            SubProtocols = head.Values("Sec-WebSocket-Protocol").ToList(),
+        };
+
+        string? problem =
+            head.Version != "HTTP/1.1" ? $"A WebSocket upgrade needs HTTP/1.1, not {head.Version} (RFC 6455 section 4.1)"
+            : host is null ? "The Host header is missing (RFC 9112 section 3.2)"
+            : hostRepeated ? "The Host header appears more than once (RFC 9112 section 3.2)"
+            : keyRepeated ? "Sec-WebSocket-Key appears more than once (RFC 6455 section 11.3.1)"
+            : versionRepeated ? "Sec-WebSocket-Version appears more than once (RFC 6455 section 11.3.5)"
+            : originRepeated ? "The Origin header appears more than once"
+            : HasBody(head) ? "A WebSocket upgrade is a GET without a body: no Content-Length (other than 0) or Transfer-Encoding"
+            : null;
+        if (problem is not null) return handshake with { Fault = new HeadFault(StatusCodes.Status400BadRequest, "Bad WebSocket handshake", problem) };
+
+        if (version != "13")
+            return handshake with { Fault = new HeadFault(StatusCodes.Status426UpgradeRequired, "Bad WebSocket handshake", "Sec-WebSocket-Version must be 13") };
+        if (key is null || !IsValidKey(key))
+            return handshake with { Fault = new HeadFault(StatusCodes.Status400BadRequest, "Bad WebSocket handshake", "Sec-WebSocket-Key must be 16 bytes in base64") };
+        return handshake;
     }
 
-    /// <summary>Why the upgrade cannot be accepted, or null when it can.</summary>
-    public string? Problem =>
-        Version != "13" ? "Sec-WebSocket-Version must be 13"
-        : Key is null || !IsValidKey(Key) ? "Sec-WebSocket-Key must be 16 bytes in base64"
-        : null;
+    private static bool HasBody(RequestHead head) =>
+        head.Values("Transfer-Encoding").Any() || head.Values("Content-Length").Any(v => v != "0");
 
-    /// <summary>The 101 response that completes the handshake.</summary>
-    public byte[] SwitchingProtocolsResponse()
+    /// <summary>Why the upgrade cannot be accepted, or null when it can.</summary>
+    public string? Problem => Fault?.Detail;
+
+    /// <summary>The 101 response that completes the handshake, with the chosen subprotocol if any.</summary>
+    public byte[] SwitchingProtocolsResponse(string? subProtocol = null)
     {
         var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(Key + AcceptGuid)));
+        var protocol = subProtocol is null ? "" : $"Sec-WebSocket-Protocol: {subProtocol}\r\n";
         return Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n{protocol}\r\n");
     }
 
     /// <summary>An error response with an RFC 7807 problem body; the connection closes after it.</summary>
-    public static byte[] ProblemResponse(int status, string reason, string title, string detail, string? extraHeader = null)
+    public static byte[] ProblemResponse(int status, string title, string detail, string? extraHeader = null)
     {
         var body = System.Text.Json.JsonSerializer.Serialize(new { type = "about:blank", title, status, detail });
         var bytes = Encoding.UTF8.GetByteCount(body);
         var extra = extraHeader is null ? "" : extraHeader + "\r\n";
         return Encoding.UTF8.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {bytes}\r\n{extra}Connection: close\r\n\r\n{body}");
+            $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Type: application/problem+json\r\nContent-Length: {bytes}\r\n{extra}Connection: close\r\n\r\n{body}");
     }
 
     private static bool IsValidKey(string key)

@@ -83,6 +83,10 @@ public sealed class PublishApiSpecs : IAsyncLifetime
     [InlineData("""{"type":"UPDATE","topic":"cameras"}""", "Missing data")]
     [InlineData("""{"type":"UPDATE",""", "Malformed JSON")]
     [InlineData("""[1,2]""", "Malformed body")]
+    [InlineData("""{"type":"UPDATE","topic":"cameras","data":{}}garbage""", "Malformed JSON")]
+    [InlineData("""{"type":"UPDATE","topic":"cameras","data":{}} {"type":"ALERT","data":{}}""", "Malformed JSON")]
+    [InlineData("""{"type":"\ud800","topic":"cameras","data":{}}""", "Invalid string")]
+    [InlineData("""{"type":"UPDATE","topic":"\udc00","data":{}}""", "Invalid string")]
     public async Task A_bad_publish_is_refused_with_a_problem_body(string body, string title)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/publish") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
@@ -93,6 +97,37 @@ public sealed class PublishApiSpecs : IAsyncLifetime
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(title, problem.GetProperty("title").GetString());
         Assert.Equal(400, problem.GetProperty("status").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/xml")]
+    [InlineData(null)]
+    public async Task A_body_that_is_not_json_by_its_content_type_is_refused_with_415(string? contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"type":"UPDATE","topic":"cameras","data":{}}"""));
+        if (contentType is not null) content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/publish") { Content = content };
+        request.Headers.Add("X-Api-Key", RunningService.ApiKey);
+        var response = await _service.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/ld+json")]
+    public async Task Json_content_types_are_accepted(string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"type":"UPDATE","topic":"cameras","data":{}}"""));
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/publish") { Content = content };
+        request.Headers.Add("X-Api-Key", RunningService.ApiKey);
+        Assert.Equal(HttpStatusCode.Accepted, (await _service.Http.SendAsync(request)).StatusCode);
     }
 
     [Fact]
@@ -121,5 +156,51 @@ public sealed class PublishApiSpecs : IAsyncLifetime
         }
         await client.SendAsync("""{"action":"ping"}""");
         await client.NextOfTypeAsync("PONG");
+    }
+}
+
+/// <summary>PUBLISH_RATE_PER_SECOND: a key over its rate gets 429 with Retry-After; what was accepted is delivered.</summary>
+public sealed class PublishRateLimitSpecs : IAsyncLifetime
+{
+    private RunningService _service = null!;
+
+    public async Task InitializeAsync() =>
+        _service = await RunningService.StartAsync(new Dictionary<string, string?>
+        {
+            ["SIMULATOR_ENABLED"] = "false",
+            ["PUBLISH_RATE_PER_SECOND"] = "5",
+        });
+
+    public async Task DisposeAsync() => await _service.DisposeAsync();
+
+    [Fact]
+    public async Task Beyond_its_rate_a_key_gets_429_with_retry_after_and_every_accepted_publish_is_delivered()
+    {
+        await using var client = await _service.ConnectAsync("/ws?topics=accidents");
+        await client.ExpectGreetingAsync();
+
+        // Far more than the bucket holds (5), faster than it refills: some must be refused.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { marker = "rated", seq = i } })));
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        var accepted = responses.Count(r => r.StatusCode == HttpStatusCode.Accepted);
+        Assert.NotEmpty(refused);
+        Assert.Equal(40, accepted + refused.Count);
+        Assert.True(int.Parse(refused[0].Headers.GetValues("Retry-After").Single()) >= 1);
+        Assert.Equal("application/problem+json", refused[0].Content.Headers.ContentType?.MediaType);
+        var problem = await refused[0].Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("PUBLISH_RATE_PER_SECOND", problem.GetProperty("detail").GetString());
+
+        for (var i = 0; i < accepted; i++) await client.NextOfTypeAsync("ALERT");
+
+        // A wrong key is not rate limited but refused as before, and the key never appears in an answer.
+        var wrong = await _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { } }, apiKey: "guess");
+        Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+        Assert.DoesNotContain(RunningService.ApiKey, await wrong.Content.ReadAsStringAsync());
+
+        // After waiting as told, the key publishes again.
+        await Poll.UntilAsync(async () =>
+            (await _service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { marker = "later" } })).StatusCode == HttpStatusCode.Accepted,
+            "the bucket refills");
     }
 }

@@ -59,4 +59,23 @@ public sealed class ProtocolSpecs
         Assert.Equal(TimeSpan.FromSeconds(60), schedule.IntervalOf(Topic.Patterns));
         Assert.Throws<FormatException>(() => TopicSchedule.Parse("boats=5"));
     }
+
+    [Theory]
+    [InlineData("""{"action":"\ud800"}""", "action")]
+    [InlineData("""{"action":"subscribe","topics":["\udc00"]}""", "topics")]
+    [InlineData("""{"action":"ping"}garbage""", "not valid JSON")]
+    [InlineData("""{"action":"ping"}{"action":"ping"}""", "")]
+    public void A_lone_surrogate_or_trailing_data_is_malformed_json_not_an_exception(string frame, string named)
+    {
+        var command = Assert.IsType<ClientCommand.Invalid>(ClientMessageParser.Parse(System.Text.Encoding.UTF8.GetBytes(frame)));
+        Assert.Equal(ErrorCodes.MalformedJson, command.Code);
+        Assert.Contains(named, command.Message);
+    }
+
+    [Fact]
+    public void A_surrogate_pair_escape_is_valid_and_names_an_unknown_topic()
+    {
+        var command = Assert.IsType<ClientCommand.Invalid>(ClientMessageParser.Parse("""{"action":"subscribe","topics":["\ud83d\ude97"]}"""u8));
+        Assert.Equal(ErrorCodes.UnknownTopic, command.Code);
+    }
 }
