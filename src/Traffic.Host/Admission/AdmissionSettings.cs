@@ -1,4 +1,5 @@
 using System.Net;
+using Traffic.Host.Configuration;
 
 namespace Traffic.Host.Admission;
 
@@ -54,7 +55,7 @@ public sealed record AdmissionSettings(
             var probe = part.Replace("://*.", "://wildcard.", StringComparison.Ordinal);
             if (!Uri.TryCreate(probe, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") ||
                 uri.UserInfo.Length > 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || part.EndsWith('/'))
-                throw new InvalidOperationException(
+                throw new ServiceConfigurationException(
                     $"ALLOWED_ORIGINS: \"{part}\" is not an origin; expected * or scheme://host[:port] (e.g. https://traffic.example, https://*.example.org), comma-separated");
             origins.Add(part);
         }
@@ -73,7 +74,7 @@ public sealed record AdmissionSettings(
             else if (IPAddress.TryParse(part, out var address))
                 networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
             else
-                throw new InvalidOperationException(
+                throw new ServiceConfigurationException(
                     $"TRUSTED_PROXIES: \"{part}\" is not an IP address or CIDR network (e.g. 10.0.0.5, 10.0.0.0/24, ::1), comma-separated, or none");
         }
         return networks;

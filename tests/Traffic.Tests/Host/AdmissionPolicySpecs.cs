@@ -80,7 +80,7 @@ public sealed class AdmissionPolicySpecs
     public void A_bad_value_stops_the_start_naming_the_variable(string name, string value)
     {
         var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [name] = value }).Build();
-        var error = Assert.Throws<InvalidOperationException>(() => ServiceOptions.From(config));
+        var error = Assert.Throws<ServiceConfigurationException>(() => ServiceOptions.From(config));
         Assert.Contains(name, error.Message);
     }
 
