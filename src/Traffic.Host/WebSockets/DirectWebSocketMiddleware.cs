@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Configuration;
 
@@ -23,6 +24,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 {
     private ServiceOptions? _options;
     private IRequiredActor<ConnectionHubActor>? _hub;
+    private TrafficMetrics? _metrics;
     private ILogger? _log;
 
     /// <summary>
@@ -70,6 +72,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     {
         _options ??= services.GetRequiredService<ServiceOptions>();
         _hub ??= services.GetRequiredService<IRequiredActor<ConnectionHubActor>>();
+        _metrics ??= services.GetRequiredService<TrafficMetrics>();
         var output = connection.Transport.Output;
 
         if (handshake.Problem is { } problem)
@@ -95,7 +98,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             KeepAliveTimeout = timeout,
         });
         await WebSocketSession.ServeAsync(webSocket, stream, topics, _options, _hub.ActorRef, connection.ConnectionClosed,
-            connection.RemoteEndPoint?.ToString());
+            connection.RemoteEndPoint?.ToString(), _metrics);
     }
 
     /// <summary>400, or 426 with the version this server speaks (RFC 6455 section 4.4).</summary>

@@ -12,21 +12,27 @@ namespace Traffic.Host.WebSockets;
 /// that piled up while the socket waited its turn leave in one write: the busier the server, the
 /// fewer writes per frame.
 /// </para>
-/// Never blocks the caller; a full queue (too many frames, or too many bytes) refuses the frame and
-/// leaves the decision to the caller, and a writer that is closing takes frames and drops them.
+/// <para>
+/// A client that falls behind has its UPDATEs conflated (<see cref="OutboundQueue"/>): an UPDATE
+/// of a topic that still waits unsent when a newer one of that topic arrives is dropped, so at most
+/// one UPDATE per topic waits and UPDATEs never fill the queue. The bounds apply to the frames that
+/// are never conflated (ALERTs above all): only they can fill the queue.
+/// </para>
+/// Never blocks the caller; a full queue (too many kept frames, or too many kept bytes) refuses the
+/// frame and leaves the decision to the caller, and a writer that is closing takes frames and drops them.
 /// </summary>
-/// <param name="queueLimit">At most this many frames wait.</param>
-/// <param name="queueByteLimit">At most this many bytes wait; a single larger frame is still taken into an empty queue.</param>
+/// <param name="queueLimit">At most this many kept (never conflated) frames wait.</param>
+/// <param name="queueByteLimit">At most this many bytes of kept frames wait; a single larger frame is still taken when no kept frame waits.</param>
 /// <param name="onFault">Told once of an exception that is not an ordinary connection failure (a bug); the writer then abandons and aborts the socket.</param>
+/// <param name="onConflated">Told of each waiting UPDATE dropped for a newer one of its topic (for the metrics); called under the writer's lock, so it must be cheap.</param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
-    Action<Exception>? onFault = null) : IThreadPoolWorkItem
+    Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null) : IThreadPoolWorkItem
 {
     private enum Next { Frame, Idle, Close, Stop }
 
     private readonly object _gate = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Queue<ServerFrame>? _queue;
-    private long _queuedBytes;
+    private OutboundQueue? _queue;
     private bool _draining;  // a drain is queued or running: one at a time
     private bool _completed; // accepts no more frames
     private bool _abandoned; // and sends nothing more, not even a close frame
@@ -41,11 +47,13 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         lock (_gate)
         {
             if (_completed) return true; // closing: dropped, and not a sign of a slow client
-            var queue = _queue ??= new Queue<ServerFrame>();
-            if (queue.Count >= queueLimit) return false;
-            if (queue.Count > 0 && _queuedBytes + frame.Utf8Json.Length > queueByteLimit) return false;
-            queue.Enqueue(frame);
-            _queuedBytes += frame.Utf8Json.Length;
+            var queue = _queue ??= new OutboundQueue();
+            if (frame.ConflationTopic is null)
+            {
+                if (queue.KeptCount >= queueLimit) return false;
+                if (queue.KeptCount > 0 && queue.KeptBytes + frame.Utf8Json.Length > queueByteLimit) return false;
+            }
+            if (queue.Enqueue(frame) is { } conflated) onConflated?.Invoke(conflated);
             if (_draining) return true;
             _draining = true;
         }
@@ -81,7 +89,6 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             _completed = true;
             _abandoned = true;
             _queue = null;
-            _queuedBytes = 0;
             idle = !_draining;
         }
         if (idle) _finished.TrySetResult();
@@ -124,10 +131,8 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     {
         lock (_gate)
         {
-            if (_queue is { Count: > 0 } queue)
+            if (_queue is { } queue && queue.TryDequeue(out frame))
             {
-                frame = queue.Dequeue();
-                _queuedBytes -= frame.Utf8Json.Length;
                 // Frames already waiting behind this one leave with it in one write.
                 if (stream is not null) stream.HoldWrites = queue.Count > 0;
                 return Next.Frame;

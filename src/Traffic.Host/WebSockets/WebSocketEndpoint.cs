@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Http;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Configuration;
 
@@ -20,7 +21,7 @@ public static class WebSocketEndpoint
         app.Map("/ws", Accept);
     }
 
-    private static async Task<IResult> Accept(HttpContext context, ServiceOptions options, IRequiredActor<ConnectionHubActor> hub)
+    private static async Task<IResult> Accept(HttpContext context, ServiceOptions options, IRequiredActor<ConnectionHubActor> hub, TrafficMetrics metrics)
     {
         if (!context.WebSockets.IsWebSocketRequest)
             return Results.Problem(statusCode: StatusCodes.Status426UpgradeRequired, title: "WebSocket upgrade required",
@@ -37,7 +38,7 @@ public static class WebSocketEndpoint
             KeepAliveTimeout = timeout,
         });
         await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), topics, options, hub.ActorRef,
-            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}");
+            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}", metrics);
         return Results.Empty;
     }
 }
