@@ -134,8 +134,8 @@ BASELINES=()
 for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); done
 
 # ---- scenarios --------------------------------------------------------------------------------
-ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold)
-ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold)
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold slow-readers)
+ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold slow-readers)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -144,8 +144,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|slow-readers) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, slow-readers)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -168,6 +168,7 @@ job_args() {
     one-to-all) echo "one-to-all --n 10000" ;;
     connect-storm) echo "connect-storm" ;;
     hold) echo "hold --n 19000" ;;
+    slow-readers) echo "slow-readers --n 1000 --frame-bytes 1024" ;;
   esac
 }
 
