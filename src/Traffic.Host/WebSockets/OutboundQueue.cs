@@ -3,16 +3,14 @@ using Traffic.Actors.Protocol;
 namespace Traffic.Host.WebSockets;
 
 /// <summary>
-/// The frames waiting for one socket, in order, with per-topic conflation of full-state UPDATEs:
-/// a topic's UPDATE that still waits when a newer one of the same topic arrives is dropped, and the
-/// newer one joins the tail. So at most one UPDATE per topic waits, and the order of everything
-/// else (ALERTs, SNAPSHOT, acks, PONG, ERROR) is kept, as is the order of the frames of a topic
-/// (the newer UPDATE never overtakes an ALERT published before it: per-topic positions stay
-/// increasing, UPDATE positions may skip).
+/// The frames waiting for one socket, in order, able to drop UPDATEs that a newer UPDATE of the
+/// same topic supersedes (conflation; the <see cref="OutboundWriter"/> decides when). Dropping
+/// never reorders: the frames that stay leave in the order they came, so the frames of a topic
+/// stay in publish order (per-topic positions increase; UPDATE positions may skip).
 /// <para>
-/// A ring of slots; a conflated UPDATE leaves a hole (null) that the reader skips, so replacing
-/// costs no copy and no allocation. Holes are squeezed out when the ring is full of them.
-/// Not thread-safe: the <see cref="OutboundWriter"/>'s lock guards it.
+/// A ring of slots; a dropped UPDATE leaves a hole (null) that the reader skips, so dropping costs
+/// no copy and no allocation. Holes are squeezed out when the ring is full of them.
+/// Not thread-safe: the writer's lock guards it.
 /// </para>
 /// </summary>
 internal sealed class OutboundQueue
@@ -20,45 +18,39 @@ internal sealed class OutboundQueue
     private ServerFrame?[] _slots = new ServerFrame?[8]; // capacity is a power of two
     private long _headSequence;                          // sequence number of the oldest slot
     private int _used;                                   // slots in use, holes included
-    private readonly long[] _waitingUpdate = NewUpdateIndex(); // per topic: sequence of its waiting UPDATE, or -1
+    private readonly int[] _updates = new int[Topics.Count];           // per topic: UPDATEs waiting
+    private readonly long[] _newestUpdate = new long[Topics.Count];    // per topic: sequence of the newest waiting one
 
     /// <summary>Frames waiting (holes not counted).</summary>
     public int Count { get; private set; }
 
-    /// <summary>Waiting frames that are never conflated (everything but topic UPDATEs): what the bounds apply to.</summary>
+    /// <summary>The bytes of the waiting frames.</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Waiting frames that are never conflated (everything but topic UPDATEs).</summary>
     public int KeptCount { get; private set; }
 
     /// <summary>The bytes of the <see cref="KeptCount"/> frames.</summary>
     public long KeptBytes { get; private set; }
 
-    /// <summary>Appends a frame; returns the older UPDATE of the same topic it conflated away, if one was waiting.</summary>
-    public ServerFrame? Enqueue(ServerFrame frame)
+    public void Enqueue(ServerFrame frame)
     {
-        ServerFrame? replaced = null;
+        if (_used == _slots.Length) MakeRoom();
+        var sequence = _headSequence + _used;
+        Slot(sequence) = frame;
+        _used++;
+        Count++;
+        Bytes += frame.Utf8Json.Length;
         if (frame.ConflationTopic is { } topic)
         {
-            var waiting = _waitingUpdate[(int)topic];
-            if (waiting >= 0)
-            {
-                ref var slot = ref Slot(waiting);
-                replaced = slot;
-                slot = null;
-                Count--;
-            }
+            _updates[(int)topic]++;
+            _newestUpdate[(int)topic] = sequence;
         }
         else
         {
             KeptCount++;
             KeptBytes += frame.Utf8Json.Length;
         }
-
-        if (_used == _slots.Length) MakeRoom();
-        var sequence = _headSequence + _used;
-        Slot(sequence) = frame;
-        _used++;
-        Count++;
-        if (frame.ConflationTopic is { } t) _waitingUpdate[(int)t] = sequence;
-        return replaced;
     }
 
     /// <summary>The oldest waiting frame, or false when none waits.</summary>
@@ -71,19 +63,55 @@ internal sealed class OutboundQueue
             slot = null;
             _headSequence++;
             _used--;
-            if (taken is null) continue; // a conflated UPDATE's hole
-            Count--;
-            if (taken.ConflationTopic is { } topic) _waitingUpdate[(int)topic] = -1;
-            else
-            {
-                KeptCount--;
-                KeptBytes -= taken.Utf8Json.Length;
-            }
+            if (taken is null) continue; // a dropped UPDATE's hole
+            Forget(taken);
             frame = taken;
             return true;
         }
         frame = null!;
         return false;
+    }
+
+    /// <summary>Drops every waiting UPDATE of <paramref name="topic"/> (a newer one is about to be queued).</summary>
+    public void DropUpdatesOf(Topic topic, Action<ServerFrame>? dropped)
+    {
+        var waiting = _updates[(int)topic];
+        if (waiting == 0) return;
+        if (waiting == 1) { Drop(_newestUpdate[(int)topic], dropped); return; }
+        for (var sequence = _headSequence + _used - 1; sequence >= _headSequence && _updates[(int)topic] > 0; sequence--)
+            if (Slot(sequence) is { ConflationTopic: { } t } && t == topic) Drop(sequence, dropped);
+    }
+
+    /// <summary>Drops every waiting UPDATE that a newer waiting UPDATE of its topic supersedes.</summary>
+    public void DropSupersededUpdates(Action<ServerFrame>? dropped)
+    {
+        var superseded = false;
+        foreach (var count in _updates) superseded |= count > 1;
+        if (!superseded) return;
+        for (var sequence = _headSequence + _used - 1; sequence >= _headSequence; sequence--)
+            if (Slot(sequence) is { ConflationTopic: { } t } && sequence != _newestUpdate[(int)t]) Drop(sequence, dropped);
+    }
+
+    private void Drop(long sequence, Action<ServerFrame>? dropped)
+    {
+        ref var slot = ref Slot(sequence);
+        var frame = slot!;
+        slot = null;
+        Forget(frame);
+        dropped?.Invoke(frame);
+    }
+
+    /// <summary>A frame leaves the queue (sent or dropped): its counts go.</summary>
+    private void Forget(ServerFrame frame)
+    {
+        Count--;
+        Bytes -= frame.Utf8Json.Length;
+        if (frame.ConflationTopic is { } topic) _updates[(int)topic]--; // the newest index stays valid while any waits
+        else
+        {
+            KeptCount--;
+            KeptBytes -= frame.Utf8Json.Length;
+        }
     }
 
     private ref ServerFrame? Slot(long sequence) => ref _slots[(int)(sequence & (_slots.Length - 1))];
@@ -97,18 +125,11 @@ internal sealed class OutboundQueue
         {
             if (Slot(_headSequence + i) is not { } frame) continue;
             next[kept] = frame;
-            if (frame.ConflationTopic is { } topic) _waitingUpdate[(int)topic] = kept;
+            if (frame.ConflationTopic is { } topic) _newestUpdate[(int)topic] = kept; // in order: the last one is the newest
             kept++;
         }
         _slots = next;
         _headSequence = 0;
         _used = kept;
-    }
-
-    private static long[] NewUpdateIndex()
-    {
-        var index = new long[Topics.Count];
-        Array.Fill(index, -1L);
-        return index;
     }
 }

@@ -13,16 +13,18 @@ namespace Traffic.Host.WebSockets;
 /// fewer writes per frame.
 /// </para>
 /// <para>
-/// A client that falls behind has its UPDATEs conflated (<see cref="OutboundQueue"/>): an UPDATE
-/// of a topic that still waits unsent when a newer one of that topic arrives is dropped, so at most
-/// one UPDATE per topic waits and UPDATEs never fill the queue. The bounds apply to the frames that
-/// are never conflated (ALERTs above all): only they can fill the queue.
+/// A client falls behind when its queue reaches a bound (frames or bytes). Until then every frame
+/// waits its turn, so a client that is only briefly slower (a busy server) loses nothing. From then
+/// on its UPDATEs are conflated (<see cref="OutboundQueue"/>): a new UPDATE of a topic drops the
+/// ones of that topic still waiting, and a new kept frame (ALERT, SNAPSHOT, ack, PONG, ERROR)
+/// first drops every UPDATE a newer one of its topic supersedes; a kept frame is refused only when
+/// the kept frames alone fill a bound. So over the bound at most one UPDATE per topic is added.
 /// </para>
-/// Never blocks the caller; a full queue (too many kept frames, or too many kept bytes) refuses the
-/// frame and leaves the decision to the caller, and a writer that is closing takes frames and drops them.
+/// Never blocks the caller; a refused frame leaves the decision to the caller (close with 1013),
+/// and a writer that is closing takes frames and drops them.
 /// </summary>
-/// <param name="queueLimit">At most this many kept (never conflated) frames wait.</param>
-/// <param name="queueByteLimit">At most this many bytes of kept frames wait; a single larger frame is still taken when no kept frame waits.</param>
+/// <param name="queueLimit">At most this many frames wait before UPDATEs are conflated; at most this many kept (never conflated) frames wait.</param>
+/// <param name="queueByteLimit">The same in bytes; a single larger frame is still taken into an empty queue.</param>
 /// <param name="onFault">Told once of an exception that is not an ordinary connection failure (a bug); the writer then abandons and aborts the socket.</param>
 /// <param name="onConflated">Told of each waiting UPDATE dropped for a newer one of its topic (for the metrics); called under the writer's lock, so it must be cheap.</param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
@@ -48,12 +50,18 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         {
             if (_completed) return true; // closing: dropped, and not a sign of a slow client
             var queue = _queue ??= new OutboundQueue();
-            if (frame.ConflationTopic is null)
+            var length = frame.Utf8Json.Length;
+            if (!Fits(queue.Count, queue.Bytes, length))
             {
-                if (queue.KeptCount >= queueLimit) return false;
-                if (queue.KeptCount > 0 && queue.KeptBytes + frame.Utf8Json.Length > queueByteLimit) return false;
+                // Behind: the queue is at its bound. UPDATEs that a newer one of their topic supersedes go first.
+                if (frame.ConflationTopic is { } topic) queue.DropUpdatesOf(topic, onConflated);
+                else
+                {
+                    queue.DropSupersededUpdates(onConflated);
+                    if (!Fits(queue.KeptCount, queue.KeptBytes, length)) return false; // kept frames alone overflow
+                }
             }
-            if (queue.Enqueue(frame) is { } conflated) onConflated?.Invoke(conflated);
+            queue.Enqueue(frame);
             if (_draining) return true;
             _draining = true;
         }
@@ -93,6 +101,9 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         }
         if (idle) _finished.TrySetResult();
     }
+
+    /// <summary>Whether a frame of <paramref name="length"/> bytes fits beside what waits; a lone frame always does.</summary>
+    private bool Fits(int count, long bytes, int length) => count == 0 || (count < queueLimit && bytes + length <= queueByteLimit);
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 

@@ -189,18 +189,18 @@ public sealed class OutboundWriterSpecs
     }
 
     [Fact]
-    public async Task A_waiting_update_is_replaced_by_the_newer_one_of_its_topic_which_leaves_after_the_frames_sent_before_it()
+    public async Task A_client_that_is_behind_has_a_waiting_update_replaced_by_the_newer_one_of_its_topic_which_leaves_after_the_frames_sent_before_it()
     {
         var conflated = new List<ServerFrame>();
         var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
-            queueLimit: 3, onConflated: frame => conflated.Add(frame));
+            queueLimit: 2, onConflated: frame => conflated.Add(frame));
         _transport.Shut();
         Assert.True(writer.TrySend(Frame("in-flight")));
         await WaitUntil(() => _transport.Writes.Count == 1);
 
         var stale = Update(Topic.Cameras, "cameras-1");
         Assert.True(writer.TrySend(stale));
-        Assert.True(writer.TrySend(Frame("alert-1")));
+        Assert.True(writer.TrySend(Frame("alert-1"))); // the queue is at its bound (2): behind from here on
         Assert.True(writer.TrySend(Update(Topic.Weather, "weather-1")));
         Assert.True(writer.TrySend(Update(Topic.Cameras, "cameras-2"))); // cameras-1 still waits: dropped
         Assert.True(writer.TrySend(Frame("alert-2")));
@@ -211,6 +211,23 @@ public sealed class OutboundWriterSpecs
         Assert.Equal(["in-flight", "alert-1", "weather-1", "alert-2", "cameras-3"], FramesWritten());
         Assert.Same(stale, conflated[0]);
         Assert.Equal(["cameras-1", "cameras-2"], conflated.Select(f => f.ToString()));
+    }
+
+    [Fact]
+    public async Task A_client_under_its_bound_is_not_behind_and_gets_every_update()
+    {
+        var conflated = 0;
+        var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
+            queueLimit: 10, onConflated: _ => conflated++);
+        _transport.Shut();
+        Assert.True(writer.TrySend(Frame("in-flight")));
+        await WaitUntil(() => _transport.Writes.Count == 1);
+        for (var i = 1; i <= 10; i++) Assert.True(writer.TrySend(Update(Topic.Cameras, $"cameras-{i}")));
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == 11);
+        Assert.Equal(["in-flight", .. Enumerable.Range(1, 10).Select(i => $"cameras-{i}")], FramesWritten());
+        Assert.Equal(0, conflated);
     }
 
     [Fact]
@@ -238,29 +255,38 @@ public sealed class OutboundWriterSpecs
     [Fact]
     public async Task Long_runs_of_conflation_keep_every_kept_frame_in_order_and_only_the_newest_update()
     {
+        const int limit = 200;
         var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
-            queueLimit: 1000);
+            queueLimit: limit);
         _transport.Shut();
         Assert.True(writer.TrySend(Frame("in-flight")));
         await WaitUntil(() => _transport.Writes.Count == 1);
 
-        // A model of what must come out: kept frames in order, each topic's newest UPDATE after
-        // everything sent before it (so the slots' holes are squeezed out many times meanwhile).
-        var model = new List<(string Text, Topic? Conflates)> { ("in-flight", null) };
+        // A model of the rule: under the bound everything queues; at the bound a new UPDATE drops the
+        // waiting ones of its topic and a new ALERT drops every superseded UPDATE first. What stays
+        // leaves in order (the slots' holes are squeezed out many times meanwhile).
+        var model = new List<(string Text, Topic? Conflates)>();
         var topics = new[] { Topic.Cameras, Topic.Weather, Topic.Accidents };
+        void Offer(string text, Topic? topic)
+        {
+            if (model.Count >= limit)
+            {
+                if (topic is { } t) model.RemoveAll(m => m.Conflates == t);
+                else
+                {
+                    var newest = model.Where(m => m.Conflates is not null).GroupBy(m => m.Conflates).Select(g => g.Last()).ToHashSet();
+                    model.RemoveAll(m => m.Conflates is not null && !newest.Contains(m));
+                }
+            }
+            Assert.True(writer.TrySend(topic is { } some ? Update(some, text) : Frame(text)));
+            model.Add((text, topic));
+        }
         for (var i = 0; i < 3000; i++)
         {
-            var topic = topics[i % 3];
-            var update = $"{topic}-{i}";
-            Assert.True(writer.TrySend(Update(topic, update)));
-            model.RemoveAll(m => m.Conflates == topic);
-            model.Add((update, topic));
-            if (i % 7 == 0)
-            {
-                Assert.True(writer.TrySend(Frame($"a{i}")));
-                model.Add(($"a{i}", null));
-            }
+            Offer($"{topics[i % 3]}-{i}", topics[i % 3]);
+            if (i % 20 == 0) Offer($"a{i}", null); // 150 ALERTs: under the bound on their own
         }
+        model.Insert(0, ("in-flight", null));
 
         _transport.Reopen();
         await WaitUntil(() => FramesWritten().Count == model.Count);
