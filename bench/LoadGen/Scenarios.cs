@@ -336,8 +336,8 @@ public sealed class Scenarios(Options o, Publisher pub, Action<string> log)
         var n = o.N ?? (o.Smoke ? 100 : 1000);
         var secs = o.StepSeconds ?? (o.Smoke ? 2 : 10);
         var rate = o.Rates?[0] ?? (o.Smoke ? 20 : 50);
-        var res = new ScenarioResult($"n={n}");
-        await using var pool = new ClientPool(o.WsUri, _tracker);
+        var res = new ScenarioResult($"n={n}, {o.FrameBytes} B frames");
+        await using var pool = new ClientPool(o.WsUri, _tracker, Math.Max(2048, o.FrameBytes + 512)); // whole frames, any --frame-bytes
         if (!await ConnectSubscribersAsync(pool, n, _ => CamerasMask, res)) return res;
         static bool Reads(Conn c) => c.Paused is null;
 
