@@ -138,8 +138,8 @@ for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); don
 
 # ---- scenarios --------------------------------------------------------------------------------
 # storm and soak are long (minutes each): a full run takes them only when named with --scenario.
-ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold)
-ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak)
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold slow-readers)
+ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak slow-readers)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -148,8 +148,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -175,6 +175,7 @@ job_args() {
     hold) echo "hold --n 19000" ;;
     storm) echo "storm --n 5000 --rounds 5 --settle-seconds 30" ;;
     soak) echo "soak --n 2000 --churn 1000 --duration-seconds $SOAK_SECONDS" ;;
+    slow-readers) echo "slow-readers --n 1000 --frame-bytes 1024" ;;
   esac
 }
 

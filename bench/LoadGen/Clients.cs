@@ -17,6 +17,8 @@ public sealed class Conn
     public long ConnectStarted, ConnectedAt, ConnectionFrameAt;
     public volatile bool Open;
     public volatile bool Failed;
+    /// <summary>Set: the client stops reading (a frozen tab) until it completes; what it held is not counted.</summary>
+    public volatile TaskCompletionSource? Paused;
     public string? Error;
 
     public Conn(int index, int topicMask, int bufferSize)
@@ -153,6 +155,7 @@ public sealed class ClientPool : IAsyncDisposable
         {
             while (true)
             {
+                if (c.Paused is { } gate) await gate.Task;
                 var r = await ws.ReceiveAsync(buf.AsMemory(filled), CancellationToken.None);
                 if (r.MessageType == WebSocketMessageType.Close) break;
                 if (skipping)
@@ -193,6 +196,7 @@ public sealed class ClientPool : IAsyncDisposable
 
     private void OnFrame(Conn c, ReadOnlySpan<byte> frame, long now)
     {
+        if (c.Paused is not null) return; // the one receive pending when it stopped reading: not a measured delivery
         var seqAt = frame.IndexOf(SeqKey);
         if (seqAt < 0)
         {
@@ -229,6 +233,7 @@ public sealed class ClientPool : IAsyncDisposable
         {
             c.Open = false;
             try { c.Ws?.Abort(); c.Ws?.Dispose(); } catch (Exception) { }
+            c.Paused?.TrySetResult(); // its receive loop then sees the aborted socket and ends
         }
         Conns.Clear();
     }

@@ -7,7 +7,7 @@ namespace Bench.LoadGen;
 public sealed class Options
 {
     public const string Usage = """
-        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak
+        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers
         LoadGen summarize --out DIR --stamp STAMP [--subject ours]
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
@@ -16,11 +16,11 @@ public sealed class Options
           --server-pid PID     read the server's CPU and RSS from /proc/PID
           --target NAME        label of the server under test (plain, node, ours, ...)        [unknown]
           --smoke              tiny parameters: small N, one short step
-          --n N                clients (idle-memory 10000, fanout 1000, seed-load 1000, one-to-all 10000, hold 19000)
-          --rates LIST         publishes/s per step (seed-load 60,1000; fanout: derived from --deliveries)
+          --n N                clients (idle-memory 10000, fanout 1000, seed-load 1000, one-to-all 10000, hold 19000, slow-readers 1000)
+          --rates LIST         publishes/s per step (seed-load 60,1000; slow-readers: the first, 50; fanout: derived from --deliveries)
           --deliveries LIST    fanout: deliveries/s per step; the publish rate is deliveries / N
           --connect-rates LIST connect-storm: connections/s per step
-          --step-seconds S     length of one step (fanout 5, seed-load 10, connect-storm 2)
+          --step-seconds S     length of one step (fanout 5, seed-load 10, slow-readers 10, connect-storm 2)
           --drain-max S        longest wait for stragglers after a step                     [10]
           --rounds K           one-to-all: publishes measured [10]; storm: storms [5]
           --settle-seconds S   storm: how long RSS is sampled after the last storm          [30; smoke 3]

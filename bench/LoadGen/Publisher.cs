@@ -129,7 +129,7 @@ public sealed class Publisher : IDisposable
 
     private async Task PostOneAsync(Step step, int offset, long sentAt)
     {
-        var buf = ArrayPool<byte>.Shared.Rent(1024);
+        var buf = ArrayPool<byte>.Shared.Rent(_suffix.Length + 256); // room for any --frame-bytes
         var t0 = Stopwatch.GetTimestamp();
         try
         {

@@ -22,6 +22,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         "hold" => HoldAsync(),
         "storm" => StormAsync(),
         "soak" => SoakAsync(),
+        "slow-readers" => SlowReadersAsync(),
         _ => throw new ArgumentException($"unknown scenario '{o.Scenario}'\n{Options.Usage}"),
     };
 
@@ -325,6 +326,49 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         return res;
     }
 
+    // ---------------------------------------------------------------- slow-readers
+    /// <summary>
+    /// N subscribers of one topic at a fixed publish rate. Step 1: everyone reads (the reference).
+    /// Then one subscriber in ten stops reading (never resumes), and steps 2 and 3 repeat the same
+    /// load: the readers' p99 and delivery against step 1, and the server's RSS across the steps
+    /// (bounded queues: it should stop growing once the slow readers' buffers and queues are full).
+    /// </summary>
+    private async Task<ScenarioResult> SlowReadersAsync()
+    {
+        var n = o.N ?? (o.Smoke ? 100 : 1000);
+        var secs = o.StepSeconds ?? (o.Smoke ? 2 : 10);
+        var rate = o.Rates?[0] ?? (o.Smoke ? 20 : 50);
+        var res = new ScenarioResult($"n={n}, {o.FrameBytes} B frames");
+        await using var pool = new ClientPool(o.WsUri, _tracker, Math.Max(2048, o.FrameBytes + 512)); // whole frames, any --frame-bytes
+        if (!await ConnectSubscribersAsync(pool, n, _ => CamerasMask, res)) return res;
+        static bool Reads(Conn c) => c.Paused is null;
+
+        var reference = await RunStepAsync(pool, 1, $"{rate:0.###} pub/s x {n} subs, all reading", rate, secs, _ => 0, Reads);
+        res.Steps.Add(reference);
+        var slow = pool.Conns.Where(c => c.Index % 10 == 9).ToList();
+        foreach (var c in slow) c.Paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        log($"slow-readers: {slow.Count} of {pool.Conns.Count} subscribers stopped reading");
+        Dictionary<string, object?>? last = null;
+        for (var i = 2; i <= 3; i++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(o.Smoke ? 0.2 : 1));
+            last = await RunStepAsync(pool, i, $"{rate:0.###} pub/s x {n} subs, {slow.Count} not reading", rate, secs, _ => 0, Reads);
+            last["slowReaders"] = slow.Count;
+            last["slowReadersStillOpen"] = slow.Count(c => c.Open);
+            res.Steps.Add(last);
+        }
+
+        res.Metric("readersP99MsWithSlow", last!["p99Ms"], "ms", "lower");
+        res.Metric("readersP99MsWithoutSlow", reference["p99Ms"], "ms", "lower", headline: false);
+        res.Metric("readersDeliveryPctWithSlow", last["deliveryPct"], "%", "higher");
+        res.Metric("serverRssMBWithSlow", last["serverRssMB"], "MB", "lower");
+        res.Metric("serverRssMBWithoutSlow", reference["serverRssMB"], "MB", "lower", headline: false);
+        if (reference["p99Ms"] is double a && last["p99Ms"] is double b && a > 0)
+            res.Metric("readersP99RatioSlowToNone", Math.Round(b / a, 2), "x", "lower", headline: false);
+        res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
+        return res;
+    }
+
     // ---------------------------------------------------------------- shared pieces
 
     private async Task<bool> ConnectSubscribersAsync(ClientPool pool, int n, Func<int, int> maskFor, ScenarioResult res)
@@ -387,17 +431,20 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         }
     }
 
-    private async Task<Dictionary<string, object?>> RunStepAsync(ClientPool pool, int index, string name, double rate, double seconds, Func<int, int> topicOf)
+    /// <param name="measured">Which subscribers count (expected, delivered, lost); all when null.</param>
+    private async Task<Dictionary<string, object?>> RunStepAsync(ClientPool pool, int index, string name, double rate, double seconds, Func<int, int> topicOf,
+        Func<Conn, bool>? measured = null)
     {
         var capacity = (int)Math.Ceiling(rate * seconds);
-        var subs = pool.Conns.Count;
+        var conns = measured is null ? pool.Conns : pool.Conns.Where(measured).ToList();
+        var subs = conns.Count;
         var perTopic = new int[Topics.All.Length];
-        foreach (var c in pool.Conns)
+        foreach (var c in conns)
             for (var t = 0; t < perTopic.Length; t++) if ((c.TopicMask & (1 << t)) != 0) perTopic[t]++;
         double expectedAtTarget = 0;
         for (var k = 0; k < capacity; k++) expectedAtTarget += perTopic[topicOf(k)];
 
-        var step = _tracker.Begin(name, capacity, subs);
+        var step = _tracker.Begin(name, capacity, pool.Conns.Count); // indexed by Conn.Index, measured or not
         var cpu0 = ProcStats.Read(o.ServerPid);
         var self0 = ProcStats.Self();
         var gc0 = GC.CollectionCount(0);
@@ -405,17 +452,17 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         var start = Stopwatch.GetTimestamp();
         await pub.RunAsync(step, rate, topicOf, TimeSpan.FromSeconds(o.DrainMax));
         var publishEnd = Stopwatch.GetTimestamp();
-        var expected = pool.Conns.Sum(c => step.ExpectedFor(c.TopicMask));
+        var expected = conns.Sum(c => step.ExpectedFor(c.TopicMask));
         await DrainAsync(step, expected);
         // CPU over publishing + draining: the work this step's messages caused.
         var cpu1 = ProcStats.Read(o.ServerPid);
         var self1 = ProcStats.Self();
-        expected = pool.Conns.Sum(c => step.ExpectedFor(c.TopicMask));
+        expected = conns.Sum(c => step.ExpectedFor(c.TopicMask));
         long bytes1 = pool.Conns.Sum(c => c.Bytes), frames1 = pool.Conns.Sum(c => c.Frames);
 
         long delivered = 0, lost = 0, dups = 0, maxLost = 0, maxDup = 0, last = 0;
         var subsWithLoss = 0;
-        foreach (var c in pool.Conns)
+        foreach (var c in conns)
         {
             var e = step.ExpectedFor(c.TopicMask);
             var r = step.Received[c.Index];

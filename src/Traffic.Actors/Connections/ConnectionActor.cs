@@ -145,7 +145,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<HeartbeatCheck>(_ => CheckHeartbeat());
         Receive<ConnectionCommands.CloseWith>(close => CloseWith(close.Code, close.Reason));
-        Receive<SocketEvents.OutboundOverflow>(_ => CloseWith(CloseCodes.TryAgainLater, "client too slow: outbound queue full"));
+        Receive<SocketEvents.OutboundOverflow>(_ => CloseWith(CloseCodes.TryAgainLater, "client too slow: unsent ALERTs fill its outbound queue"));
         Receive<Terminated>(t => t.ActorRef.Equals(_registry), _ =>
             CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
         Receive<SocketEvents.Closed>(Ended);

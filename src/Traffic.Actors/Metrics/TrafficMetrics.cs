@@ -5,7 +5,7 @@ namespace Traffic.Actors.Metrics;
 
 /// <summary>
 /// The service's own instruments (<see cref="MeterName"/>), exported at /metrics by the host.
-/// Nothing here is counted per delivery: the topic registry, which holds the subscriber sets, adds
+/// Nothing here is counted per delivery (conflation aside, which happens only for clients that fall behind): the topic registry, which holds the subscriber sets, adds
 /// a publish's delivered and refused frames once per publish (every such series is exported from
 /// the start, at 0), and keeps the per-topic subscriber
 /// counts as subscriptions change. Every member is thread-safe and cheap (an Interlocked add, or a
@@ -25,6 +25,7 @@ public sealed class TrafficMetrics
     // Index Topics.Count is "all" (a publish to every client).
     private readonly long[] _delivered = new long[Topics.Count + 1];
     private readonly long[] _dropped = new long[Topics.Count + 1];
+    private readonly long[] _conflated = new long[Topics.Count];
     private long _heartbeatTerminations;
     private readonly int[] _subscribers = new int[Topics.Count];
     private int _connections;
@@ -43,8 +44,8 @@ public sealed class TrafficMetrics
             description: "Frames handed to the outbound queues of this node's clients (one publish to N subscribers counts N)");
         meter.CreateObservableCounter("traffic.messages.dropped", () => PerTopic(_dropped), unit: "{message}",
             description: "Frames refused by a full outbound queue; the client is closed with 1013 at the first");
-        meter.CreateObservableCounter("traffic.messages.conflated", () => TopicTags.Select(tag => new Measurement<long>(0, tag)), unit: "{message}",
-            description: "Queued UPDATEs replaced by a newer one of the same topic for a slow client (no conflation yet: stays 0)");
+        meter.CreateObservableCounter("traffic.messages.conflated", ObserveConflated, unit: "{message}",
+            description: "Queued UPDATEs dropped for a newer UPDATE of the same topic in a slow client's outbound queue (the client gets the newer one)");
         meter.CreateObservableCounter("traffic.heartbeat.terminations", () => Interlocked.Read(ref _heartbeatTerminations), unit: "{connection}",
             description: "Connections ended because they were silent for longer than HEARTBEAT_TIMEOUT_MS");
     }
@@ -87,6 +88,12 @@ public sealed class TrafficMetrics
         if (refused > 0) Interlocked.Add(ref _dropped[index], refused);
     }
 
+    /// <summary>A slow client's waiting UPDATE of this topic was dropped for a newer one (counted as it happens: rare, and only for clients behind).</summary>
+    public void CountConflated(Topic topic) => Interlocked.Increment(ref _conflated[(int)topic]);
+
+    /// <summary>Waiting UPDATEs conflated so far for a topic.</summary>
+    public long ConflatedOf(Topic topic) => Interlocked.Read(ref _conflated[(int)topic]);
+
     public void CountHeartbeatTermination() => Interlocked.Increment(ref _heartbeatTerminations);
 
     private static KeyValuePair<string, object?> Tag(Topic? topic) => topic is { } t ? TopicTags[(int)t] : AllTag;
@@ -95,6 +102,12 @@ public sealed class TrafficMetrics
     {
         for (var i = 0; i < Topics.Count; i++) yield return new Measurement<long>(Interlocked.Read(ref counts[i]), TopicTags[i]);
         yield return new Measurement<long>(Interlocked.Read(ref counts[Topics.Count]), AllTag);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveConflated()
+    {
+        foreach (var topic in Topics.Every)
+            yield return new Measurement<long>(ConflatedOf(topic), TopicTags[(int)topic]);
     }
 
     private IEnumerable<Measurement<int>> ObserveSubscribers()

@@ -11,6 +11,7 @@ public sealed class ServerFrame
         Type = type;
         Topic = topic;
         Utf8Json = utf8Json;
+        ConflationTopic = type == ServerMessageType.Update ? topic : null;
     }
 
     public ServerMessageType Type { get; }
@@ -19,6 +20,13 @@ public sealed class ServerFrame
     public Topic? Topic { get; }
 
     public byte[] Utf8Json { get; }
+
+    /// <summary>
+    /// The topic whose whole state this frame carries (an UPDATE of one topic), so that a newer one
+    /// may replace it in a slow client's queue; null for frames that are never conflated (ALERTs,
+    /// UPDATEs to all, SNAPSHOT, acks, PONG, ERROR). Decided once, where the frame is made.
+    /// </summary>
+    public Topic? ConflationTopic { get; }
 
     public override string ToString() => System.Text.Encoding.UTF8.GetString(Utf8Json);
 }

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Admission;
 using Traffic.Host.Configuration;
@@ -29,6 +30,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     private IRequiredActor<ConnectionHubActor>? _hub;
     private WebSocketAdmission? _admission;
     private HeadLimits? _limits;
+    private TrafficMetrics? _metrics;
     private ILogger? _log;
 
     /// <summary>
@@ -130,6 +132,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         _options ??= services.GetRequiredService<ServiceOptions>();
         _hub ??= services.GetRequiredService<IRequiredActor<ConnectionHubActor>>();
         _admission ??= services.GetRequiredService<WebSocketAdmission>();
+        _metrics ??= services.GetRequiredService<TrafficMetrics>();
 
         if (handshake.Fault is { } fault)
         {
@@ -175,7 +178,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         var topics = admitted.Topics;
         admitted = null!; // hold only what the socket needs from here on
         await WebSocketSession.ServeAsync(webSocket, stream, topics, _options!, _hub!.ActorRef, connection.ConnectionClosed,
-            connection.RemoteEndPoint?.ToString());
+            connection.RemoteEndPoint?.ToString(), _metrics);
     }
 
     /// <summary>

@@ -12,21 +12,29 @@ namespace Traffic.Host.WebSockets;
 /// that piled up while the socket waited its turn leave in one write: the busier the server, the
 /// fewer writes per frame.
 /// </para>
-/// Never blocks the caller; a full queue (too many frames, or too many bytes) refuses the frame and
-/// leaves the decision to the caller, and a writer that is closing takes frames and drops them.
+/// <para>
+/// A client falls behind when its queue reaches a bound (frames or bytes). Until then every frame
+/// waits its turn, so a client that is only briefly slower (a busy server) loses nothing. From then
+/// on its UPDATEs are conflated (<see cref="OutboundQueue"/>): a new UPDATE of a topic drops the
+/// ones of that topic still waiting, and a new kept frame (ALERT, SNAPSHOT, ack, PONG, ERROR)
+/// first drops every UPDATE a newer one of its topic supersedes; a kept frame is refused only when
+/// the kept frames alone fill a bound. So over the bound at most one UPDATE per topic is added.
+/// </para>
+/// Never blocks the caller; a refused frame leaves the decision to the caller (close with 1013),
+/// and a writer that is closing takes frames and drops them.
 /// </summary>
-/// <param name="queueLimit">At most this many frames wait.</param>
-/// <param name="queueByteLimit">At most this many bytes wait; a single larger frame is still taken into an empty queue.</param>
+/// <param name="queueLimit">At most this many frames wait before UPDATEs are conflated; at most this many kept (never conflated) frames wait.</param>
+/// <param name="queueByteLimit">The same in bytes; a single larger frame is still taken into an empty queue.</param>
 /// <param name="onFault">Told once of an exception that is not an ordinary connection failure (a bug); the writer then abandons and aborts the socket.</param>
+/// <param name="onConflated">Told of each waiting UPDATE dropped for a newer one of its topic (for the metrics); called under the writer's lock, so it must be cheap.</param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
-    Action<Exception>? onFault = null) : IThreadPoolWorkItem
+    Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null) : IThreadPoolWorkItem
 {
     private enum Next { Frame, Idle, Close, Stop }
 
     private readonly object _gate = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Queue<ServerFrame>? _queue;
-    private long _queuedBytes;
+    private OutboundQueue? _queue;
     private bool _draining;  // a drain is queued or running: one at a time
     private bool _completed; // accepts no more frames
     private bool _abandoned; // and sends nothing more, not even a close frame
@@ -41,11 +49,19 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         lock (_gate)
         {
             if (_completed) return true; // closing: dropped, and not a sign of a slow client
-            var queue = _queue ??= new Queue<ServerFrame>();
-            if (queue.Count >= queueLimit) return false;
-            if (queue.Count > 0 && _queuedBytes + frame.Utf8Json.Length > queueByteLimit) return false;
+            var queue = _queue ??= new OutboundQueue();
+            var length = frame.Utf8Json.Length;
+            if (!Fits(queue.Count, queue.Bytes, length))
+            {
+                // Behind: the queue is at its bound. UPDATEs that a newer one of their topic supersedes go first.
+                if (frame.ConflationTopic is { } topic) queue.DropUpdatesOf(topic, onConflated);
+                else
+                {
+                    queue.DropSupersededUpdates(onConflated);
+                    if (!Fits(queue.KeptCount, queue.KeptBytes, length)) return false; // kept frames alone overflow
+                }
+            }
             queue.Enqueue(frame);
-            _queuedBytes += frame.Utf8Json.Length;
             if (_draining) return true;
             _draining = true;
         }
@@ -81,11 +97,13 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             _completed = true;
             _abandoned = true;
             _queue = null;
-            _queuedBytes = 0;
             idle = !_draining;
         }
         if (idle) _finished.TrySetResult();
     }
+
+    /// <summary>Whether a frame of <paramref name="length"/> bytes fits beside what waits; a lone frame always does.</summary>
+    private bool Fits(int count, long bytes, int length) => count == 0 || (count < queueLimit && bytes + length <= queueByteLimit);
 
     void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
 
@@ -124,10 +142,8 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     {
         lock (_gate)
         {
-            if (_queue is { Count: > 0 } queue)
+            if (_queue is { } queue && queue.TryDequeue(out frame))
             {
-                frame = queue.Dequeue();
-                _queuedBytes -= frame.Utf8Json.Length;
                 // Frames already waiting behind this one leave with it in one write.
                 if (stream is not null) stream.HoldWrites = queue.Count > 0;
                 return Next.Frame;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using Akka.Actor;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 
 namespace Traffic.Host.WebSockets;
@@ -31,14 +32,16 @@ public sealed class WebSocketClientSocket : IClientSocket
     private int _messageLength;
 
     public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes,
-        long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default)
+        long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default,
+        TrafficMetrics? metrics = null)
     {
         _transportClosed = transportClosed;
         _socket = socket;
         _stream = stream;
         _maxMessageBytes = maxMessageBytes;
         RemoteAddress = remoteAddress;
-        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null));
+        _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null),
+            onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value));
     }
 
     public string RemoteAddress { get; }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Http;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Admission;
 using Traffic.Host.Configuration;
@@ -23,7 +24,7 @@ public static class WebSocketEndpoint
     }
 
     private static async Task<IResult> Accept(HttpContext context, ServiceOptions options, IRequiredActor<ConnectionHubActor> hub,
-        WebSocketAdmission admission, ILogger<WebSocketAdmission> log)
+        WebSocketAdmission admission, ILogger<WebSocketAdmission> log, TrafficMetrics metrics)
     {
         // The same answers as the direct path (DirectWebSocketMiddleware) for the same faults.
         var request = context.Request;
@@ -58,7 +59,7 @@ public static class WebSocketEndpoint
             KeepAliveTimeout = timeout,
         });
         await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), topics, options, hub.ActorRef,
-            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}");
+            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}", metrics);
         return Results.Empty;
     }
 

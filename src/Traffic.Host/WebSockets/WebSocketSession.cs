@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Akka.Actor;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Configuration;
 
@@ -28,10 +29,10 @@ public static class WebSocketSession
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
     /// <param name="remoteAddress">Where the client connects from, for the logs.</param>
     public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, TopicSet topics,
-        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null)
+        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null, TrafficMetrics? metrics = null)
     {
         var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
-            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted);
+            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             hub.Tell(new ConnectionHubCommands.Accept(socket, topics));

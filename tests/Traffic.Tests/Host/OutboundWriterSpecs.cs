@@ -69,8 +69,13 @@ public sealed class OutboundWriterSpecs
         _writer = new OutboundWriter(socket, _stream, queueLimit: 3);
     }
 
+    /// <summary>A frame that is never conflated (an ALERT): what the queue's bounds apply to.</summary>
     private static ServerFrame Frame(string text) =>
-        new(ServerMessageType.Update, Topic.Cameras, Encoding.UTF8.GetBytes(text));
+        new(ServerMessageType.Alert, Topic.Cameras, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A topic's full-state UPDATE: a newer one of the same topic replaces it while it waits.</summary>
+    private static ServerFrame Update(Topic topic, string text) =>
+        new(ServerMessageType.Update, topic, Encoding.UTF8.GetBytes(text));
 
     /// <summary>The text payloads of every unmasked server frame in what the transport received, in order.</summary>
     private List<string> FramesWritten()
@@ -181,6 +186,111 @@ public sealed class OutboundWriterSpecs
         await WaitUntil(() => FramesWritten().Count == 3);
         Assert.True(writer.TrySend(Frame(new string('L', 50)))); // larger than the bound, into an empty queue: taken
         await WaitUntil(() => FramesWritten().Count == 4);
+    }
+
+    [Fact]
+    public async Task A_client_that_is_behind_has_a_waiting_update_replaced_by_the_newer_one_of_its_topic_which_leaves_after_the_frames_sent_before_it()
+    {
+        var conflated = new List<ServerFrame>();
+        var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
+            queueLimit: 2, onConflated: frame => conflated.Add(frame));
+        _transport.Shut();
+        Assert.True(writer.TrySend(Frame("in-flight")));
+        await WaitUntil(() => _transport.Writes.Count == 1);
+
+        var stale = Update(Topic.Cameras, "cameras-1");
+        Assert.True(writer.TrySend(stale));
+        Assert.True(writer.TrySend(Frame("alert-1"))); // the queue is at its bound (2): behind from here on
+        Assert.True(writer.TrySend(Update(Topic.Weather, "weather-1")));
+        Assert.True(writer.TrySend(Update(Topic.Cameras, "cameras-2"))); // cameras-1 still waits: dropped
+        Assert.True(writer.TrySend(Frame("alert-2")));
+        Assert.True(writer.TrySend(Update(Topic.Cameras, "cameras-3"))); // cameras-2 still waits: dropped
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == 5);
+        Assert.Equal(["in-flight", "alert-1", "weather-1", "alert-2", "cameras-3"], FramesWritten());
+        Assert.Same(stale, conflated[0]);
+        Assert.Equal(["cameras-1", "cameras-2"], conflated.Select(f => f.ToString()));
+    }
+
+    [Fact]
+    public async Task A_client_under_its_bound_is_not_behind_and_gets_every_update()
+    {
+        var conflated = 0;
+        var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
+            queueLimit: 10, onConflated: _ => conflated++);
+        _transport.Shut();
+        Assert.True(writer.TrySend(Frame("in-flight")));
+        await WaitUntil(() => _transport.Writes.Count == 1);
+        for (var i = 1; i <= 10; i++) Assert.True(writer.TrySend(Update(Topic.Cameras, $"cameras-{i}")));
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == 11);
+        Assert.Equal(["in-flight", .. Enumerable.Range(1, 10).Select(i => $"cameras-{i}")], FramesWritten());
+        Assert.Equal(0, conflated);
+    }
+
+    [Fact]
+    public async Task Updates_never_fill_the_queue_only_kept_frames_do()
+    {
+        _transport.Shut();
+        Assert.True(_writer.TrySend(Frame("in-flight")));
+        await WaitUntil(() => _transport.Writes.Count == 1);
+        for (var i = 0; i < 100; i++)
+            foreach (var topic in Topics.Every) Assert.True(_writer.TrySend(Update(topic, $"{topic}-{i}")));
+        Assert.True(_writer.TrySend(Frame("a1")));
+        Assert.True(_writer.TrySend(Frame("a2")));
+        Assert.True(_writer.TrySend(Frame("a3")));
+        Assert.False(_writer.TrySend(Frame("a4"))); // three kept frames wait (the limit): refused
+        Assert.True(_writer.TrySend(Update(Topic.Cameras, "cameras-last"))); // still conflated, not refused
+
+        _transport.Reopen();
+        var expected = new List<string> { "in-flight" };
+        expected.AddRange(Topics.Every.Where(t => t != Topic.Cameras).Select(t => $"{t}-99"));
+        expected.AddRange(["a1", "a2", "a3", "cameras-last"]);
+        await WaitUntil(() => FramesWritten().Count == expected.Count);
+        Assert.Equal(expected, FramesWritten());
+    }
+
+    [Fact]
+    public async Task Long_runs_of_conflation_keep_every_kept_frame_in_order_and_only_the_newest_update()
+    {
+        const int limit = 200;
+        var writer = new OutboundWriter(WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true }), _stream,
+            queueLimit: limit);
+        _transport.Shut();
+        Assert.True(writer.TrySend(Frame("in-flight")));
+        await WaitUntil(() => _transport.Writes.Count == 1);
+
+        // A model of the rule: under the bound everything queues; at the bound a new UPDATE drops the
+        // waiting ones of its topic and a new ALERT drops every superseded UPDATE first. What stays
+        // leaves in order (the slots' holes are squeezed out many times meanwhile).
+        var model = new List<(string Text, Topic? Conflates)>();
+        var topics = new[] { Topic.Cameras, Topic.Weather, Topic.Accidents };
+        void Offer(string text, Topic? topic)
+        {
+            if (model.Count >= limit)
+            {
+                if (topic is { } t) model.RemoveAll(m => m.Conflates == t);
+                else
+                {
+                    var newest = model.Where(m => m.Conflates is not null).GroupBy(m => m.Conflates).Select(g => g.Last()).ToHashSet();
+                    model.RemoveAll(m => m.Conflates is not null && !newest.Contains(m));
+                }
+            }
+            Assert.True(writer.TrySend(topic is { } some ? Update(some, text) : Frame(text)));
+            model.Add((text, topic));
+        }
+        for (var i = 0; i < 3000; i++)
+        {
+            Offer($"{topics[i % 3]}-{i}", topics[i % 3]);
+            if (i % 20 == 0) Offer($"a{i}", null); // 150 ALERTs: under the bound on their own
+        }
+        model.Insert(0, ("in-flight", null));
+
+        _transport.Reopen();
+        await WaitUntil(() => FramesWritten().Count == model.Count);
+        Assert.Equal(model.Select(m => m.Text), FramesWritten());
     }
 
     /// <summary>A WebSocket whose sends fail with an exception no peer can cause (a bug).</summary>
