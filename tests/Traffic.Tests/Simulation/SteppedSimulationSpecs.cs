@@ -91,7 +91,7 @@ public sealed class SteppedSimulationSpecs(ITestOutputHelper output) : TestKit(V
 
         var expected = SteppedSimulation.Resume(Seed, clock, Step);
         expected.AdvanceTo(scheduler.Now);
-        var replaced = aggregator.ReceiveWhile(TimeSpan.FromSeconds(3), m => m as AggregatorCommands.ReplaceTopic, msgs: Topics.Count);
+        var replaced = Enumerable.Range(0, Topics.Count).Select(_ => aggregator.ExpectMsg<AggregatorCommands.ReplaceTopic>()).ToList();
         Assert.Equal(Topics.Every, replaced.Select(r => r.Topic));
         Assert.Equal(
             expected.City.Current(Topic.Accidents).Select(e => e.ToJsonString()),
