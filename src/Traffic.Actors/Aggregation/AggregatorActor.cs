@@ -14,12 +14,15 @@ namespace Traffic.Actors.Aggregation;
 /// <see cref="TopicPublisher"/> (DistributedPubSub), and every change of state also goes to the
 /// snapshot replicas (<see cref="StateReplication"/>), which serve SNAPSHOTs on each node.
 /// A failure while handling one message restarts it with its state kept (see <see cref="PreRestart"/>).
+/// A new singleton (after a fail-over) starts from its node's replica instead of empty, and sends
+/// each topic's first UPDATE as soon as it has that state (see <see cref="PreStart"/>).
 /// </summary>
 public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
 {
     private readonly IActorRef _publisher;
     private readonly IActorRef? _replicas;
     private readonly TrafficMetrics? _metrics;
+    private readonly Func<IActorRef?>? _restoreFrom;
     private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
     private readonly TopicSchedule _schedule;
     private readonly long _epoch = Random.Shared.NextInt64(1, long.MaxValue);
@@ -30,13 +33,25 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     /// <param name="schedule">Each topic's UPDATE interval.</param>
     /// <param name="replicas">In a cluster, where changes of state go (to every node's snapshot replica); null on a single node.</param>
     /// <param name="metrics">Counts what this node publishes; null in specs.</param>
-    public AggregatorActor(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null)
+    /// <param name="restoreFrom">In a cluster, finds this node's snapshot replica (created after the singleton is
+    /// declared, hence found when the aggregator starts): asked for the state to start from. Null on a single node.</param>
+    public AggregatorActor(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
+        Func<IActorRef?>? restoreFrom = null)
     {
         _publisher = publisher;
         _schedule = schedule;
         _replicas = replicas;
         _metrics = metrics;
+        _restoreFrom = restoreFrom;
         Serving();
+    }
+
+    /// <summary>How long a new aggregator waits for its node's replica (a local actor) before it starts empty.</summary>
+    public static readonly TimeSpan ReplicaWait = TimeSpan.FromSeconds(3);
+
+    private sealed record ReplicaTimedOut
+    {
+        public static readonly ReplicaTimedOut Instance = new();
     }
 
     private void Serving()
@@ -66,24 +81,79 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     {
         Receive<AggregatorCommands.RestoreState>(restore =>
         {
-            foreach (var (topic, entities) in restore.State) _state[topic] = entities;
-            _snapshot = null;
+            Restore(restore.State, firstUpdatesNow: false); // same node, timers kept: nothing moved
             Context.GetLogger().Info("Aggregator restarted with its state kept ({0} entities)", restore.State.Values.Sum(list => list.Count));
-            // A new epoch: the replicas see it and ask for the whole state again.
-            _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
-            Become(Serving);
-            Stash.UnstashAll();
         });
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>
+    /// A new aggregator in a cluster, waiting for the state its node's replica holds (what the previous
+    /// aggregator last replicated); everything else waits behind it. No answer in time: it starts empty.
+    /// </summary>
+    private void RestoringFromReplica()
+    {
+        Receive<StateReplication.FullState>(full =>
+        {
+            var entities = full.Topics.Values.Sum(list => list.Count);
+            if (entities > 0)
+                Context.GetLogger().Info("Aggregator started from this node's replica ({0} entities, epoch {1} version {2})", entities, full.Epoch, full.Version);
+            Restore(full.Topics, firstUpdatesNow: true);
+        });
+        Receive<ReplicaTimedOut>(_ =>
+        {
+            Context.GetLogger().Warning("No state from this node's replica within {0:0.0} s; the aggregator starts empty", ReplicaWait.TotalSeconds);
+            Restore(new Dictionary<Topic, IReadOnlyList<EntityJson>>(), firstUpdatesNow: true);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>
+    /// Takes the state. With <paramref name="firstUpdatesNow"/> (a new aggregator), each topic that has
+    /// any state is sent at once, so clients of a moved aggregator wait no whole interval, and the
+    /// topics' timers start from now.
+    /// </summary>
+    private void Restore(IReadOnlyDictionary<Topic, IReadOnlyList<EntityJson>> state, bool firstUpdatesNow)
+    {
+        foreach (var (topic, entities) in state) _state[topic] = entities;
+        _snapshot = null;
+        Timers.Cancel(nameof(ReplicaTimedOut));
+        // A new epoch: the replicas see it and ask for the whole state again.
+        _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
+        if (firstUpdatesNow)
+        {
+            foreach (var topic in Topics.Every.Where(t => _state[t].Count > 0)) Publish(topic, ServerMessages.Update(topic, _state[topic], Now));
+            StartTimers();
+        }
+        Become(Serving);
+        Stash.UnstashAll();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new AggregatorActor(publisher, schedule, replicas, metrics));
+    public static Props Props(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
+        Func<IActorRef?>? restoreFrom = null) =>
+        Akka.Actor.Props.Create(() => new AggregatorActor(publisher, schedule, replicas, metrics, restoreFrom));
 
+    /// <summary>
+    /// On a single node: the topics' timers. In a cluster: first the state this node's replica holds
+    /// (the timers start with it, see <see cref="Restore"/>).
+    /// </summary>
     protected override void PreStart()
+    {
+        var replica = _restoreFrom?.Invoke();
+        if (replica is null)
+        {
+            StartTimers();
+            return;
+        }
+        replica.Tell(StateReplication.GetFullState.Instance);
+        Timers.StartSingleTimer(nameof(ReplicaTimedOut), ReplicaTimedOut.Instance, ReplicaWait);
+        Become(RestoringFromReplica);
+    }
+
+    private void StartTimers()
     {
         foreach (var topic in Topics.Every)
             Timers.StartPeriodicTimer(topic, new AggregatorCommands.TopicDue(topic), _schedule.IntervalOf(topic));
@@ -103,9 +173,10 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         base.PreRestart(reason, message);
     }
 
+    /// <summary>Not <see cref="PreStart"/>: the state comes from the failed instance, not from the replica.</summary>
     protected override void PostRestart(Exception reason)
     {
-        base.PostRestart(reason); // PreStart: the topics' timers again
+        StartTimers();
         Become(Restoring);
     }
 

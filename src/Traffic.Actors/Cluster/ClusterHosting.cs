@@ -31,6 +31,7 @@ public static class ClusterHosting
         typeof(StateReplication.GetFullState),
         typeof(StateReplication.FullState),
         typeof(ClusterFanOutActor.Hello),
+        typeof(SimulationClock),
     ];
 
     /// <summary>Binds <see cref="CrossNodeMessages"/> to <see cref="TrafficSerializer"/>.</summary>
@@ -47,7 +48,8 @@ public static class ClusterHosting
     /// <c>IRequiredActor&lt;AggregatorActor&gt;</c> is its proxy;</item>
     /// <item>the <see cref="SnapshotSource"/> is this node's <see cref="SnapshotReplicaActor"/>;</item>
     /// <item>the simulated feed, when <paramref name="simulation"/> is given, is a singleton too, so its
-    /// alerts are raised once.</item>
+    /// alerts are raised once; every node keeps its clock (<see cref="SimulationClockReplicaActor"/>) so that
+    /// the next one continues the same city.</item>
     /// </list>
     /// </summary>
     public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
@@ -68,7 +70,8 @@ public static class ClusterHosting
                 {
                     // Created on whichever node holds the singleton, with that node's publisher.
                     var publisher = registry.Get<TopicPublisher>();
-                    return AggregatorActor.Props(publisher, schedule, replicas: publisher, metrics);
+                    return AggregatorActor.Props(publisher, schedule, replicas: publisher, metrics,
+                        restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null);
                 },
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
             .WithActors((system, registry) =>
@@ -78,11 +81,15 @@ public static class ClusterHosting
                     "snapshot-replica");
                 registry.Register<SnapshotReplicaActor>(replica);
                 registry.Register<SnapshotSource>(replica);
+                if (simulation is not null)
+                    registry.Register<SimulationClockReplicaActor>(
+                        system.ActorOf(SimulationClockReplicaActor.Props(registry.Get<DistributedPubSub>()), "simulation-clock"));
             });
 
         if (simulation is not null)
             builder.WithSingleton<SimulatedFeedActor>(FeedSingletonName,
-                (_, registry, _) => SimulatedFeedActor.SingletonProps(simulation, registry.Get<AggregatorActor>()),
+                (_, registry, _) => SimulatedFeedActor.SingletonProps(simulation, registry.Get<AggregatorActor>(),
+                    registry.Get<DistributedPubSub>(), registry.Get<SimulationClockReplicaActor>()),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false },
                 createProxyToo: false);
         return builder;

@@ -15,7 +15,8 @@ namespace Traffic.Actors.Cluster;
 /// At start, and whenever it notices that it missed a change (a gap in the versions, a new epoch
 /// after a fail-over, a <see cref="StateReplication.StateVersion"/> it does not match), it asks the
 /// aggregator (through the singleton proxy) for the whole state, and asks again every
-/// <see cref="RetryInterval"/> until it has it. Snapshot requests that arrive before its first
+/// <see cref="RetryInterval"/> until it has it. A new aggregator that starts on this node asks it
+/// for the state in turn (<see cref="StateReplication.GetFullState"/>), so a fail-over keeps the city. Snapshot requests that arrive before its first
 /// state wait for it, at most <c>waitLimit</c>; then they get what it has.
 /// </summary>
 public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
@@ -84,6 +85,9 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
             Stash.UnstashAll();
         });
         Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _epoch, _version)));
+        // A new aggregator on this node (after a fail-over) starts from what this replica holds.
+        Receive<StateReplication.GetFullState>(_ =>
+            Sender.Tell(new StateReplication.FullState(_epoch, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
         Receive<SubscribeAck>(_ => { });
     }
 

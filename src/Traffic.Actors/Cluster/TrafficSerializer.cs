@@ -5,6 +5,7 @@ using Akka.Serialization;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
 
 namespace Traffic.Actors.Cluster;
 
@@ -31,6 +32,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const string GetStatsManifest = "GS";
     private const string StatsManifest = "ST";
     private const string HelloManifest = "HE";
+    private const string SimulationClockManifest = "SC";
 
     public TrafficSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -49,6 +51,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         RegistryCommands.GetStats => GetStatsManifest,
         RegistryCommands.Stats => StatsManifest,
         ClusterFanOutActor.Hello => HelloManifest,
+        SimulationClock => SimulationClockManifest,
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -76,6 +79,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             foreach (var (topic, count) in s.Subscribers) { w.Byte((byte)topic); w.Int(count); }
         }),
         ClusterFanOutActor.Hello h => Encoding.UTF8.GetBytes(h.Node),
+        SimulationClock c => Write(w => { w.Long(c.OriginUtcTicks); w.Long(c.Step); }),
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -128,6 +132,11 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
                     topics[topic] = r.Entities();
                 }
                 return new StateReplication.FullState(epoch, version, topics);
+            }
+            case SimulationClockManifest:
+            {
+                var origin = r.Long();
+                return new SimulationClock(origin, r.Long());
             }
             case GetStatsManifest:
                 return RegistryCommands.GetStats.Instance;

@@ -18,9 +18,9 @@ public static class SimulatedFeedHosting
         builder.WithActors((system, registry) =>
         {
             var aggregator = registry.Get<AggregatorActor>();
-            var simulation = new CitySimulation(settings.Seed, system.Scheduler.Now);
+            var simulation = new SteppedSimulation(settings.Seed, system.Scheduler.Now, settings.StepInterval);
             // Fill the aggregator now, from the outside, so even the very first client's SNAPSHOT is full.
-            SimulatedFeedActor.PublishAll(simulation, aggregator);
+            SimulatedFeedActor.PublishAll(simulation.City, aggregator);
             system.ActorOf(SimulatedFeedActor.Props(simulation, aggregator, settings.StepInterval), "simulated-feed");
         });
 }

@@ -27,9 +27,9 @@ public sealed class AggregatorSpecs : TestKit
     private static EntityJson Entity(string id, int value) =>
         new(id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","value":{{value}}}"""));
 
-    private JsonElement ExpectPublish(Topic topic)
+    private JsonElement ExpectPublish(Topic topic, TestProbe? registry = null)
     {
-        var publish = _registry.ExpectMsg<RegistryCommands.PublishToTopic>();
+        var publish = (registry ?? _registry).ExpectMsg<RegistryCommands.PublishToTopic>();
         Assert.Equal(topic, publish.Topic);
         return JsonDocument.Parse(publish.Frame.Utf8Json).RootElement;
     }
@@ -121,5 +121,55 @@ public sealed class AggregatorSpecs : TestKit
 
         Scheduler.Advance(TimeSpan.FromSeconds(10)); // and the timers run again: accidents every 10 s
         ExpectPublish(Topic.Accidents);
+    }
+
+    [Fact]
+    public void A_new_aggregator_starts_from_its_nodes_replica_and_sends_each_topics_first_update_at_once()
+    {
+        var replica = CreateTestProbe();
+        var registry = CreateTestProbe(); // not the one of the aggregator every spec here starts
+        var replicas = CreateTestProbe();
+        var fresh = Sys.ActorOf(AggregatorActor.Props(registry.Ref, TopicSchedule.Default, replicas.Ref, restoreFrom: () => replica.Ref));
+        fresh.Tell(new AggregatorCommands.ReplaceTopic(Topic.Weather, [Entity("w2", 2)])); // a source's change, while it waits
+
+        replica.ExpectMsg<StateReplication.GetFullState>();
+        replica.Reply(new StateReplication.FullState(7, 41, new Dictionary<Topic, IReadOnlyList<EntityJson>>
+        {
+            [Topic.Accidents] = [Entity("a1", 1), Entity("a2", 2)],
+            [Topic.Weather] = [Entity("w1", 1)],
+        }));
+
+        // No time passes: the topics with state go out at once, in topic order; the empty ones wait for their timer.
+        var weather = ExpectPublish(Topic.Weather, registry);
+        Assert.Equal(["w1"], weather.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+        var accidents = ExpectPublish(Topic.Accidents, registry);
+        Assert.Equal("UPDATE", accidents.Type());
+        Assert.Equal(["a1", "a2"], accidents.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+        registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // The change that waited is applied after the restored state, not overwritten by it.
+        fresh.Tell(AggregatorCommands.GetSnapshot.Instance);
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
+        Assert.Equal(["w2"], snapshot.GetProperty("weather").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+        Assert.Equal(2, snapshot.GetProperty("accidents").GetArrayLength());
+
+        // Then each topic's own schedule, from the start.
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(["a1", "a2"], ExpectPublish(Topic.Accidents, registry).GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public void A_new_aggregator_whose_replica_does_not_answer_starts_empty_and_serves()
+    {
+        var silent = CreateTestProbe();
+        var registry = CreateTestProbe();
+        var fresh = Sys.ActorOf(AggregatorActor.Props(registry.Ref, TopicSchedule.Default, restoreFrom: () => silent.Ref));
+        silent.ExpectMsg<StateReplication.GetFullState>();
+        fresh.Tell(AggregatorCommands.GetSnapshot.Instance); // waits behind the restore
+
+        Scheduler.Advance(AggregatorActor.ReplicaWait);
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
+        Assert.Equal(0, snapshot.GetProperty("accidents").GetArrayLength());
+        registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // nothing to send yet: no empty UPDATEs
     }
 }

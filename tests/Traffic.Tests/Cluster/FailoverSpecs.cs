@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Traffic.Actors.Sources;
 using Traffic.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -111,4 +115,79 @@ public sealed class FailoverSpecs(ITestOutputHelper output)
         await on1.NextAsync(m => m.Carries("after-crash"));
         await on2.NextAsync(m => m.Carries("after-crash"));
     }
+
+    /// <summary>
+    /// The city after a fail-over is the city before: the new aggregator starts from its node's
+    /// replica and sends the accidents UPDATE at once (the interval here is ten minutes, so any
+    /// accidents UPDATE after the move is that first one), and the simulated feed continues the same
+    /// city (same clock origin, steps going on; the same accidents, by id and date) instead of
+    /// starting again from its seed (which gives the same ids with other dates).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task After_a_fail_over_the_city_goes_on_where_it_was_and_the_first_update_goes_out_at_once(bool crash)
+    {
+        await using var cluster = await LocalCluster.StartAsync(3, new Dictionary<string, string?>
+        {
+            ["UPDATE_INTERVALS_MS"] = "accidents=600000",
+            ["SIMULATOR_STEP_MS"] = "500",
+        });
+        var (home, survivor1, survivor2) = (cluster[0], cluster[1], cluster[2]);
+        Assert.Equal(LocalCluster.AddressOf(home).ToString(), await LocalCluster.AggregatorSeenByAsync(survivor1));
+
+        // A replica may sync before the feed's first fill reaches the aggregator: wait until it has the city.
+        TestClient? client = null;
+        var before = new Dictionary<string, string>();
+        await Poll.UntilAsync(async () =>
+        {
+            if (client is not null) await client.DisposeAsync();
+            client = await survivor1.ConnectAsync("/ws?topics=accidents");
+            var (_, snapshot) = await client.ExpectGreetingAsync();
+            before = Accidents(snapshot.GetProperty("data").GetProperty("accidents"));
+            return before.Count > 0;
+        }, "a survivor's replica has the city", TimeSpan.FromSeconds(30));
+        await using var _ = client!;
+        var clockBefore = await ClockSeenByAsync(survivor1);
+        Assert.NotNull(clockBefore);
+
+        var newHome = NextOldest(survivor1, home);
+        var watch = Stopwatch.StartNew();
+        if (crash) await cluster.Crash(home);
+        else
+        {
+            await home.DisposeAsync(); // SIGTERM's path: a graceful leave and hand-over
+            cluster.Nodes.Remove(home);
+        }
+
+        var first = await client!.NextAsync(m => m.IsUpdateOf("accidents"), TimeSpan.FromSeconds(60));
+        output.WriteLine($"{(crash ? "crash" : "graceful leave")}: first accidents UPDATE on a survivor {watch.Elapsed.TotalSeconds:0.0} s after the node went");
+        AssertSameCity(before, Accidents(first.GetProperty("data")));
+        Assert.Equal(newHome, await LocalCluster.AggregatorSeenByAsync(survivor2));
+
+        // The feed continues the same clock on the new node.
+        await Poll.UntilAsync(async () => await ClockSeenByAsync(survivor2) is { } now && now.Step > clockBefore.Step + 2,
+            "the feed steps again after the fail-over", TimeSpan.FromSeconds(60));
+        Assert.Equal(clockBefore.OriginUtcTicks, (await ClockSeenByAsync(survivor2))!.OriginUtcTicks);
+
+        // And what it filled the new aggregator with is the same city.
+        await using var late = await survivor2.ConnectAsync("/ws?topics=accidents");
+        var (_, lateSnapshot) = await late.ExpectGreetingAsync();
+        AssertSameCity(before, Accidents(lateSnapshot.GetProperty("data").GetProperty("accidents")));
+    }
+
+    private static Dictionary<string, string> Accidents(JsonElement list) =>
+        list.EnumerateArray().ToDictionary(a => a.GetProperty("id").GetString()!, a => a.GetProperty("accidentDate").GetString()!);
+
+    /// <summary>Accidents come and go, but one that is in both lists is the same accident, and some are in both.</summary>
+    private static void AssertSameCity(Dictionary<string, string> before, Dictionary<string, string> after)
+    {
+        var common = before.Keys.Intersect(after.Keys).ToList();
+        Assert.NotEmpty(common);
+        Assert.All(common, id => Assert.Equal(before[id], after[id]));
+    }
+
+    private static async Task<SimulationClock?> ClockSeenByAsync(RunningService node) =>
+        (await ActorRegistry.For(node.System).Get<SimulationClockReplicaActor>()
+            .Ask<SimulationClockCommands.Latest>(SimulationClockCommands.GetLatest.Instance, TimeSpan.FromSeconds(10))).Clock;
 }

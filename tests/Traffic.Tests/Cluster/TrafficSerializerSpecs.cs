@@ -8,6 +8,7 @@ using Traffic.Actors.Aggregation;
 using Traffic.Actors.Cluster;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
 using Xunit;
 
 namespace Traffic.Tests.Cluster;
@@ -84,5 +85,13 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
         Assert.Equal(4, stats.Subscribers[Topic.Accidents]);
         Assert.Equal(new ClusterFanOutActor.Hello("akka.tcp://traffic@10.0.0.1:4053"),
             RoundTrip(new ClusterFanOutActor.Hello("akka.tcp://traffic@10.0.0.1:4053")));
+    }
+
+    [Fact]
+    public void The_simulation_clock_travels_in_sixteen_bytes()
+    {
+        var clock = new SimulationClock(new DateTimeOffset(2026, 11, 29, 21, 0, 0, TimeSpan.Zero).UtcTicks, 17_280);
+        Assert.Equal(clock, RoundTrip(clock));
+        Assert.Equal(16, Sys.Serialization.FindSerializerFor(clock).ToBinary(clock).Length);
     }
 }
