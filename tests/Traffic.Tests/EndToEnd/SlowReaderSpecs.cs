@@ -11,6 +11,7 @@ namespace Traffic.Tests.EndToEnd;
 /// A client that stops reading: its UPDATEs are conflated per topic, its ALERTs kept in order, and
 /// only ALERTs that overflow its outbound queue close it (1013). Real Kestrel, real WebSocket client.
 /// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed class SlowReaderSpecs
 {
     /// <summary>256 KB of data: a few dozen such frames fill the loopback sockets' buffers, after which frames wait in the server's queue.</summary>
