@@ -14,7 +14,7 @@ public static class AggregatorHosting
     public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
         builder.WithActors((system, registry) =>
         {
-            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<TopicSequencerActor>(), schedule, null, metrics), "aggregator");
+            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<PublishEntry>(), schedule, null, metrics), "aggregator");
             registry.Register<AggregatorActor>(aggregator);
             registry.Register<SnapshotSource>(aggregator);
         });

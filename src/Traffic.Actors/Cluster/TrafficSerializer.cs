@@ -26,6 +26,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const string AnnounceHeadsManifest = "AH";
     private const string PublishEntitiesManifest = "PE";
     private const string PublishDataManifest = "PD";
+    private const string ForwardedManifest = "FW";
+    private const string ForwardedUpToManifest = "FU";
     private const string ReplaceTopicManifest = "RT";
     private const string RaiseAlertManifest = "RA";
     private const string TopicStateManifest = "TS";
@@ -48,6 +50,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         RegistryCommands.AnnounceHeads => AnnounceHeadsManifest,
         SequencerCommands.PublishEntities => PublishEntitiesManifest,
         SequencerCommands.PublishData => PublishDataManifest,
+        SequencerCommands.Forwarded => ForwardedManifest,
+        SequencerCommands.ForwardedUpTo => ForwardedUpToManifest,
         AggregatorCommands.ReplaceTopic => ReplaceTopicManifest,
         AggregatorCommands.RaiseAlert => RaiseAlertManifest,
         StateReplication.TopicState => TopicStateManifest,
@@ -75,6 +79,16 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             }
         }),
         SequencerCommands.PublishEntities p => Write(w => { w.Byte((byte)p.Topic); w.Entities(p.Entities); }),
+        // [origin][number][reply-to path][manifest of the publish][the publish]
+        SequencerCommands.Forwarded f => Write(w =>
+        {
+            w.Bytes(Encoding.UTF8.GetBytes(f.Origin));
+            w.Long(f.Number);
+            w.Bytes(Encoding.UTF8.GetBytes(Akka.Serialization.Serialization.SerializedActorPath(f.ReplyTo)));
+            w.Bytes(Encoding.ASCII.GetBytes(Manifest(f.Publish)));
+            w.Bytes(ToBinary(f.Publish));
+        }),
+        SequencerCommands.ForwardedUpTo a => Write(w => { w.Bytes(Encoding.UTF8.GetBytes(a.Origin)); w.Long(a.Number); }),
         SequencerCommands.PublishData p => Write(w =>
         {
             w.Byte((byte)p.Type);
@@ -124,6 +138,19 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
                 for (var i = 0; i < heads.Length; i++)
                     if (r.Byte() == 1) heads[i] = new StreamPosition(Encoding.ASCII.GetString(r.Bytes()), r.Long());
                 return new RegistryCommands.AnnounceHeads(heads);
+            }
+            case ForwardedManifest:
+            {
+                var origin = Encoding.UTF8.GetString(r.Bytes());
+                var number = r.Long();
+                var replyTo = base.system.Provider.ResolveActorRef(Encoding.UTF8.GetString(r.Bytes()));
+                var manifestOfPublish = Encoding.ASCII.GetString(r.Bytes());
+                return new SequencerCommands.Forwarded(origin, number, FromBinary(r.Bytes(), manifestOfPublish), replyTo);
+            }
+            case ForwardedUpToManifest:
+            {
+                var origin = Encoding.UTF8.GetString(r.Bytes());
+                return new SequencerCommands.ForwardedUpTo(origin, r.Long());
             }
             case PublishEntitiesManifest:
             {

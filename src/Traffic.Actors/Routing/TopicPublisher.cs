@@ -27,6 +27,8 @@ public static class TopicPublisherHosting
         {
             var topicRegistry = registry.Get<TopicRegistryActor>();
             registry.Register<TopicPublisher>(topicRegistry);
-            registry.Register<TopicSequencerActor>(system.ActorOf(TopicSequencerActor.Props(topicRegistry, topicRegistry), "sequencer"));
+            var sequencer = system.ActorOf(TopicSequencerActor.Props(topicRegistry, topicRegistry), "sequencer");
+            registry.Register<TopicSequencerActor>(sequencer);
+            registry.Register<PublishEntry>(sequencer);
         });
 }

@@ -46,6 +46,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private readonly long[] _offsets = new long[Streams.Count];
     private readonly long[] _previous = new long[Streams.Count]; // what the next message's PreviousOffset is
     private readonly LastUpdate?[] _lastUpdates = new LastUpdate?[Topics.Count];
+    private readonly Dictionary<string, long> _takenFrom = new(); // per forwarder: the last number taken
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <param name="publisher">Where numbered frames go (<see cref="TopicPublisher"/>).</param>
@@ -101,21 +102,39 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Numbering()
     {
-        Receive<SequencerCommands.PublishEntities>(p =>
+        Receive<SequencerCommands.PublishEntities>(Number);
+        Receive<SequencerCommands.PublishData>(Number);
+        Receive<SequencerCommands.Forwarded>(f =>
         {
-            var sequence = Next((int)p.Topic);
-            var delta = DeltaOf(p.Topic, p.Entities);
-            Publish(p.Topic, ServerMessages.Update(p.Topic, p.Entities, Now, sequence, delta));
-            _lastUpdates[(int)p.Topic] = new LastUpdate(sequence.Offset, ById(p.Entities));
-        });
-        Receive<SequencerCommands.PublishData>(p =>
-        {
-            // A raw UPDATE replaces a client's list with whatever it holds: no delta can start from it.
-            if (p.Type == ServerMessageType.Update && p.Topic is { } topic) _lastUpdates[(int)topic] = null;
-            Publish(p.Topic, ServerMessages.Published(p.Type, p.Topic, p.DataJson, Now, Next(Streams.Of(p.Topic))));
+            // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
+            // The first seen from a forwarder (a new sequencer) starts its count.
+            var taken = _takenFrom.TryGetValue(f.Origin, out var last) ? last : f.Number - 1;
+            if (f.Number == taken + 1)
+            {
+                if (f.Publish is SequencerCommands.PublishEntities entities) Number(entities);
+                else if (f.Publish is SequencerCommands.PublishData data) Number(data);
+                _takenFrom[f.Origin] = f.Number;
+                taken = f.Number;
+            }
+            if (f.Number <= taken) f.ReplyTo.Tell(new SequencerCommands.ForwardedUpTo(f.Origin, taken));
         });
         Receive<Announce>(_ => AnnounceHeads());
         Receive<RegistryCommands.Heads>(_ => { }); // a late answer
+    }
+
+    private void Number(SequencerCommands.PublishEntities p)
+    {
+        var sequence = Next((int)p.Topic);
+        var delta = DeltaOf(p.Topic, p.Entities);
+        Publish(p.Topic, ServerMessages.Update(p.Topic, p.Entities, Now, sequence, delta));
+        _lastUpdates[(int)p.Topic] = new LastUpdate(sequence.Offset, ById(p.Entities));
+    }
+
+    private void Number(SequencerCommands.PublishData p)
+    {
+        // A raw UPDATE replaces a client's list with whatever it holds: no delta can start from it.
+        if (p.Type == ServerMessageType.Update && p.Topic is { } topic) _lastUpdates[(int)topic] = null;
+        Publish(p.Topic, ServerMessages.Published(p.Type, p.Topic, p.DataJson, Now, Next(Streams.Of(p.Topic))));
     }
 
     private FrameSequence Next(int stream)

@@ -70,6 +70,11 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
         Assert.Equal((ServerMessageType.Alert, (Topic?)null, """{"a":1}"""), (data.Type, data.Topic, Encoding.UTF8.GetString(data.DataJson)));
         var entities = RoundTrip(new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w1")]));
         Assert.Equal((Topic.Weather, "w1"), (entities.Topic, entities.Entities.Single().Id));
+
+        var forwarded = RoundTrip(new SequencerCommands.Forwarded("origin1", 42, new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w2")]), TestActor));
+        Assert.Equal(("origin1", 42L, TestActor), (forwarded.Origin, forwarded.Number, forwarded.ReplyTo));
+        Assert.Equal("w2", ((SequencerCommands.PublishEntities)forwarded.Publish).Entities.Single().Id);
+        Assert.Equal(new SequencerCommands.ForwardedUpTo("origin1", 42), RoundTrip(new SequencerCommands.ForwardedUpTo("origin1", 42)));
     }
 
     [Fact]
