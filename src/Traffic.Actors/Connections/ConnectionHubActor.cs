@@ -23,6 +23,7 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
     public static readonly TimeSpan DefaultCloseAllBound = TimeSpan.FromSeconds(4);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _registry;
     private readonly List<IActorRef> _waiting = [];
     private long _nextId;
     private ConnectionHubCommands.CloseAll? _closing;
@@ -33,6 +34,7 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
     public ConnectionHubActor(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null,
         string? nodeTag = null, TimeSpan? closeAllBound = null)
     {
+        _registry = registry;
         var tag = nodeTag ?? NewNodeTag();
         Receive<ConnectionHubCommands.Accept>(accept =>
         {
@@ -53,6 +55,12 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
             if (!Sender.IsNobody()) _waiting.Add(Sender);
             AnswerWhenAllClosed();
         });
+        // A registry that stops takes every subscription with it: its connections would silently get
+        // nothing more. One watch here for all of them (a watch per connection costs each a dictionary).
+        Receive<Terminated>(t => t.ActorRef.Equals(registry), _ =>
+        {
+            foreach (var child in Context.GetChildren()) child.Tell(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
+        });
         Receive<Terminated>(_ => AnswerWhenAllClosed());
         Receive<CloseAllTimedOut>(_ =>
         {
@@ -64,6 +72,8 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart() => Context.Watch(_registry);
 
     public static Props Props(IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TrafficMetrics? metrics = null,
         string? nodeTag = null, TimeSpan? closeAllBound = null) =>

@@ -273,15 +273,4 @@ public sealed class ConnectionActorSpecs : TestKit
         Scheduler.Advance(ConnectionActor.CloseWait);
         ExpectTerminated(second);
     }
-
-    [Fact]
-    public void A_registry_that_stops_closes_the_connection_with_service_restart()
-    {
-        var connection = StartConnection(TopicSet.All);
-        Watch(connection);
-        Sys.Stop(_registry.Ref);
-        var close = _socket.Probe.FishForMessage<ProbeSocket.ClosedByServer>(_ => true);
-        Assert.Equal(CloseCodes.ServiceRestart, close.Status);
-        ExpectTerminated(connection);
-    }
 }

@@ -38,6 +38,22 @@ public sealed class ConnectionHubSpecs : TestKit
     }
 
     [Fact]
+    public void A_registry_that_stops_closes_every_connection_with_service_restart()
+    {
+        var registry = CreateTestProbe();
+        var hub = Sys.ActorOf(ConnectionHubActor.Props(registry.Ref, CreateTestProbe().Ref, Settings));
+        var sockets = new[] { new ProbeSocket(CreateTestProbe()), new ProbeSocket(CreateTestProbe()) };
+        foreach (var socket in sockets)
+        {
+            hub.Tell(new ConnectionHubCommands.Accept(socket, TopicSet.All));
+            socket.Probe.ExpectMsg<ProbeSocket.Started>();
+        }
+        Sys.Stop(registry.Ref);
+        foreach (var socket in sockets)
+            Assert.Equal(CloseCodes.ServiceRestart, socket.Probe.FishForMessage<ProbeSocket.ClosedByServer>(_ => true).Status);
+    }
+
+    [Fact]
     public void A_single_node_shutting_down_closes_every_connection_with_1001()
     {
         var hub = Sys.ActorOf(ConnectionHubActor.Props(CreateTestProbe().Ref, CreateTestProbe().Ref, Settings));
