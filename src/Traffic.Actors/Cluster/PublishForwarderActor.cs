@@ -57,7 +57,8 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
         {
             if (_pending.Count == 0 || DateTime.UtcNow - _lastProgress < ResendInterval) return;
             _log.Debug("Sending {0} unacknowledged publishes to the sequencer again", _pending.Count);
-            foreach (var forwarded in _pending) _sequencer.Tell(forwarded);
+            var oldest = _pending.First!.Value.Number;
+            foreach (var forwarded in _pending) _sequencer.Tell(forwarded with { OldestUnacknowledged = oldest });
         });
     }
 
@@ -70,14 +71,16 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
     private void Forward(object publish)
     {
         if (_pending.Count == 0) _lastProgress = DateTime.UtcNow;
-        var forwarded = new SequencerCommands.Forwarded(_origin, ++_next, publish, Self);
-        _pending.AddLast(forwarded);
-        if (_pending.Count > MaxPending)
+        var number = ++_next;
+        if (_pending.Count >= MaxPending)
         {
             _pending.RemoveFirst();
             if (!_overflowLogged) _log.Warning("The sequencer has acknowledged nothing for a while: more than {0} publishes wait; dropping the oldest", MaxPending);
             _overflowLogged = true;
         }
+        var oldest = _pending.First?.Value.Number ?? number;
+        var forwarded = new SequencerCommands.Forwarded(_origin, number, oldest, publish, Self);
+        _pending.AddLast(forwarded);
         _sequencer.Tell(forwarded);
     }
 }

@@ -84,6 +84,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         {
             w.Bytes(Encoding.UTF8.GetBytes(f.Origin));
             w.Long(f.Number);
+            w.Long(f.OldestUnacknowledged);
             w.Bytes(Encoding.UTF8.GetBytes(Akka.Serialization.Serialization.SerializedActorPath(f.ReplyTo)));
             w.Bytes(Encoding.ASCII.GetBytes(Manifest(f.Publish)));
             w.Bytes(ToBinary(f.Publish));
@@ -143,9 +144,10 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             {
                 var origin = Encoding.UTF8.GetString(r.Bytes());
                 var number = r.Long();
+                var oldest = r.Long();
                 var replyTo = base.system.Provider.ResolveActorRef(Encoding.UTF8.GetString(r.Bytes()));
                 var manifestOfPublish = Encoding.ASCII.GetString(r.Bytes());
-                return new SequencerCommands.Forwarded(origin, number, FromBinary(r.Bytes(), manifestOfPublish), replyTo);
+                return new SequencerCommands.Forwarded(origin, number, oldest, FromBinary(r.Bytes(), manifestOfPublish), replyTo);
             }
             case ForwardedUpToManifest:
             {

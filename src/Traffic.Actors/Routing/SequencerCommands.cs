@@ -15,9 +15,11 @@ public static class SequencerCommands
     /// <summary>
     /// A publish (<see cref="PublishEntities"/> or <see cref="PublishData"/>) from a node's forwarder,
     /// number <paramref name="Number"/> of <paramref name="Origin"/>: taken once, in order, and acknowledged
-    /// to <paramref name="ReplyTo"/> with <see cref="ForwardedUpTo"/>.
+    /// to <paramref name="ReplyTo"/> with <see cref="ForwardedUpTo"/>. <paramref name="OldestUnacknowledged"/>
+    /// is the first number the forwarder still waits to hear of: where a new sequencer starts counting
+    /// (whatever arrives first), and past which nothing older will come (the forwarder dropped it).
     /// </summary>
-    public sealed record Forwarded(string Origin, long Number, object Publish, IActorRef ReplyTo);
+    public sealed record Forwarded(string Origin, long Number, long OldestUnacknowledged, object Publish, IActorRef ReplyTo);
 
     /// <summary>Every publish of <paramref name="Origin"/> up to <paramref name="Number"/> is taken.</summary>
     public sealed record ForwardedUpTo(string Origin, long Number);

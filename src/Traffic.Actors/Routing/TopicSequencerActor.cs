@@ -107,8 +107,9 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         Receive<SequencerCommands.Forwarded>(f =>
         {
             // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
-            // The first seen from a forwarder (a new sequencer) starts its count.
-            var taken = _takenFrom.TryGetValue(f.Origin, out var last) ? last : f.Number - 1;
+            // A new sequencer starts each forwarder's count where the forwarder says it still waits, so a
+            // new publish that overtakes the resent ones is not taken before them (they would then look like repeats).
+            var taken = Math.Max(_takenFrom.TryGetValue(f.Origin, out var last) ? last : 0, f.OldestUnacknowledged - 1);
             if (f.Number == taken + 1)
             {
                 if (f.Publish is SequencerCommands.PublishEntities entities) Number(entities);

@@ -71,8 +71,8 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
         var entities = RoundTrip(new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w1")]));
         Assert.Equal((Topic.Weather, "w1"), (entities.Topic, entities.Entities.Single().Id));
 
-        var forwarded = RoundTrip(new SequencerCommands.Forwarded("origin1", 42, new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w2")]), TestActor));
-        Assert.Equal(("origin1", 42L, TestActor), (forwarded.Origin, forwarded.Number, forwarded.ReplyTo));
+        var forwarded = RoundTrip(new SequencerCommands.Forwarded("origin1", 42, 40, new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w2")]), TestActor));
+        Assert.Equal(("origin1", 42L, 40L, TestActor), (forwarded.Origin, forwarded.Number, forwarded.OldestUnacknowledged, forwarded.ReplyTo));
         Assert.Equal("w2", ((SequencerCommands.PublishEntities)forwarded.Publish).Entities.Single().Id);
         Assert.Equal(new SequencerCommands.ForwardedUpTo("origin1", 42), RoundTrip(new SequencerCommands.ForwardedUpTo("origin1", 42)));
     }
