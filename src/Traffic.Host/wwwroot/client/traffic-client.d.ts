@@ -38,6 +38,7 @@ export interface TrafficClientOptions {
   /** subprotocols offered (['traffic.v1']) */ protocols?: string[];
   /** how often a `ping` is sent while open, ms (10000) */ pingIntervalMs?: number;
   /** a link with no frame at all this long after a ping is dead, ms (5000) */ pongTimeoutMs?: number;
+  /** a connect not open within this long is given up and retried, ms (10000) */ connectTimeoutMs?: number;
   backoff?: BackoffOptions;
   /** ALERTs kept in the state, newest first (200) */ maxAlerts?: number;
   /** a WebSocket constructor (default: the global one) */ WebSocket?: typeof WebSocket;

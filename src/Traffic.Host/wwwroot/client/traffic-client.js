@@ -21,6 +21,7 @@ const DEFAULTS = Object.freeze({
   protocols: ['traffic.v1'],
   pingIntervalMs: 10000,
   pongTimeoutMs: 5000,
+  connectTimeoutMs: 10000,
   backoff: Object.freeze({ initialMs: 500, maxMs: 30000, factor: 2, jitter: 0.5 }),
   maxAlerts: 200,
 });
@@ -251,7 +252,21 @@ export class TrafficClient {
       try { message = JSON.parse(event.data); } catch (error) { this._emit('error', error); return; }
       this._handle(message);
     };
-    socket.onerror = () => { /* onclose follows, with the code */ };
+    // Browsers follow an error with a close; Node 20's WebSocket may not (a refused connect
+    // stays CONNECTING), so an error ends the connection here either way.
+    socket.onerror = () => {
+      if (this._socket !== socket) return;
+      this._socket = null;
+      this._detach(socket, 1000);
+      this._lost({ code: null, reason: 'network error' });
+    };
+    // A connect that never completes (packets dropped on the way) counts as a failure too.
+    this._timer(() => {
+      if (this._socket !== socket || socket.readyState === 1) return;
+      this._socket = null;
+      this._detach(socket, 1000);
+      this._lost({ code: null, reason: `not connected within ${this.options.connectTimeoutMs} ms` });
+    }, this.options.connectTimeoutMs);
     socket.onclose = event => {
       if (this._socket !== socket) return;
       this._socket = null;
