@@ -24,7 +24,7 @@ var solution = "./Traffic.sln";
 var testResults = "./TestResults";
 var hostProject = "./src/Traffic.Host";
 var hostDll = $"{hostProject}/bin/{configuration}/net10.0/Traffic.Host.dll";
-var jsTests = "./tests"; // tests/client (Node), tests/browser (Chromium): tests/package.json
+var jsTests = "./tests"; // tests/client (Node), tests/browser (Chromium); packages: ./package.json
 var jsResults = testResults + "/javascript.tap";
 var chromiumPath = "/usr/bin/chromium";
 var hostExitCode = 0; // the Run task ends with the service's own exit code (2: bad setting, 3: port taken)
@@ -80,13 +80,14 @@ Task("TestTools")
         });
         if (exit != 0) throw new Exception($"the suite needs {packages} and could not install it: run apt-get install -y {packages}");
     }
-    // The Node and browser tests' packages (tests/package-lock.json): playwright-core drives the
-    // system's Chromium (it downloads no browser), react is there for the hook's import test.
-    if (!System.IO.File.Exists($"{jsTests}/node_modules/playwright-core/package.json"))
+    // The Node and browser tests' packages (package-lock.json at the root, so that the React
+    // hook's `import 'react'` resolves from wwwroot too): playwright-core drives the system's
+    // Chromium (it downloads no browser); react is there for the hook's test.
+    if (!System.IO.File.Exists("./node_modules/playwright-core/package.json") || !System.IO.File.Exists("./node_modules/react/package.json"))
     {
-        Information("Installing the JavaScript tests' packages (npm ci in {0})", jsTests);
-        var exit = StartProcess("npm", new ProcessSettings { Arguments = "ci --no-audit --no-fund", WorkingDirectory = jsTests });
-        if (exit != 0) throw new Exception($"npm ci in {jsTests} failed with exit code {exit}");
+        Information("Installing the JavaScript tests' packages (npm ci)");
+        var exit = StartProcess("npm", new ProcessSettings { Arguments = "ci --no-audit --no-fund" });
+        if (exit != 0) throw new Exception($"npm ci failed with exit code {exit}");
     }
 });
 
@@ -217,7 +218,7 @@ int RunJavaScriptTests()
         .Select(f => System.IO.Path.GetRelativePath(System.IO.Path.GetFullPath(jsTests), f.FullPath)).ToList();
     var args = new List<string>();
     if (NodeMajorVersion() < 22) args.Add("--experimental-websocket"); // Node 22 has WebSocket by default
-    args.AddRange(new[] { "--test", "--test-concurrency=1",
+    args.AddRange(new[] { "--test", "--test-concurrency=1", "--test-timeout=180000", // a hung test fails, not the run
         "--test-reporter=spec", "--test-reporter-destination=stdout",
         "--test-reporter=tap", $"--test-reporter-destination={System.IO.Path.GetFullPath(jsResults)}" });
     args.AddRange(files);

@@ -192,16 +192,23 @@ export class TrafficClient {
 
   /** Adds topics; sent at once when connected, and part of every reconnect. */
   subscribe(topics) {
-    const fresh = topics.filter(t => !this._topics.has(t));
-    for (const t of topics) this._topics.add(t);
-    if (fresh.length > 0) this._send({ action: 'subscribe', topics: fresh, ...(this.options.delta ? { delta: true } : {}) });
+    const covered = t => this._topics.has('all') || this._topics.has(t);
+    const fresh = [...new Set(topics)].filter(t => !covered(t));
+    if (fresh.length === 0) return;
+    if (fresh.includes('all')) this._topics = new Set(['all']);
+    else for (const t of fresh) this._topics.add(t);
+    this._send({ action: 'subscribe', topics: fresh, ...(this.options.delta ? { delta: true } : {}) });
   }
 
-  /** Removes topics. */
+  /** Removes topics (`all`: every one); unsubscribing one topic while on `all` keeps the others, as on the server. */
   unsubscribe(topics) {
-    const gone = topics.filter(t => this._topics.has(t));
-    for (const t of gone) this._topics.delete(t);
-    if (gone.length > 0) this._send({ action: 'unsubscribe', topics: gone });
+    const current = this._topics.has('all') ? new Set(TOPICS) : new Set(this._topics);
+    const asked = topics.includes('all') ? [...TOPICS] : topics;
+    const gone = [...new Set(asked)].filter(t => current.has(t));
+    if (gone.length === 0) return;
+    for (const t of gone) current.delete(t);
+    this._topics = current.size === TOPICS.length ? new Set(['all']) : current;
+    this._send({ action: 'unsubscribe', topics: topics.includes('all') ? ['all'] : gone });
   }
 
   /** Forgets the "may have missed" notices (e.g. once the user has seen them). */
@@ -343,6 +350,7 @@ export class TrafficClient {
     switch (message.type) {
       case 'connection':
         this._setState({ connection: 'open', clientId: message.clientId ?? null, attempt: 0, closeCode: null });
+        this._reconcileTopics(message.topics);
         break;
       case 'SNAPSHOT': this._onSnapshot(message); break;
       case 'UPDATE': this._onUpdate(message); break;
@@ -352,6 +360,16 @@ export class TrafficClient {
       case 'ERROR': this._emit('error', Object.assign(new Error(message.message ?? message.error), { code: message.error })); break;
       default: break; // SUBSCRIBED, UNSUBSCRIBED and types this version does not know
     }
+  }
+
+  /** Topics (un)subscribed while the socket was opening were not sent: catch up with what the ACK says. */
+  _reconcileTopics(serverTopics) {
+    if (!Array.isArray(serverTopics)) return;
+    const wanted = this._topics.has('all') ? new Set(TOPICS) : this._topics;
+    const add = [...wanted].filter(t => !serverTopics.includes(t));
+    const remove = serverTopics.filter(t => !wanted.has(t));
+    if (add.length > 0) this._send({ action: 'subscribe', topics: add, ...(this.options.delta ? { delta: true } : {}) });
+    if (remove.length > 0) this._send({ action: 'unsubscribe', topics: remove });
   }
 
   _live() {
