@@ -135,3 +135,31 @@ test('reconnect attempts back off exponentially up to the cap, and start again f
     await proxy.close();
   }
 });
+
+test('`/` is the dashboard for a page request and the WebSocket for an upgrade, also on a reused keep-alive connection', async () => {
+  const page = await fetch(`${service.http}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<title>HCMC traffic/);
+  const library = await fetch(`${service.http}/client/traffic-client.js`);
+  assert.match(library.headers.get('content-type'), /javascript/);
+
+  const c = client(service.ws.replace(/\/ws$/, '/'), { topics: ['weather'] });
+  await next(c, 'snapshot');
+  c.close();
+
+  // The page first, then an upgrade on the same connection: it reaches the HTTP pipeline, where the dashboard's files come before the endpoint.
+  const { connect } = await import('node:net');
+  const socket = connect(service.port, '127.0.0.1');
+  let received = '';
+  socket.on('data', d => { received += d.toString('latin1'); });
+  await new Promise(resolve => socket.once('connect', resolve));
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${service.port}\r\n\r\n`);
+  await until(() => received.includes('</html>'), { what: 'the page' });
+  assert.match(received, /^HTTP\/1\.1 200/);
+  received = '';
+  socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${service.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await until(() => received.includes('\r\n\r\n'), { what: 'the upgrade answer' });
+  assert.match(received, /^HTTP\/1\.1 101/);
+  socket.destroy();
+});
