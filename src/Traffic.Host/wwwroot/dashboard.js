@@ -281,7 +281,7 @@ function addAlert(message) {
   row.dataset.id = data.id ?? '';
   const topic = message.topic ?? 'everyone';
   const text = data.message ?? data.description ?? data.name ?? data.id ?? JSON.stringify(data).slice(0, 120);
-  row.innerHTML = '<time></time><span class="topic"></span><span class="kind"></span><span class="text"></span>';
+  row.innerHTML = '<time></time><span class="alert-topic"></span><span class="kind"></span><span class="text"></span>';
   row.children[0].textContent = time(message.timestamp ?? new Date().toISOString());
   row.children[0].dateTime = message.timestamp ?? '';
   row.children[1].textContent = topic;
