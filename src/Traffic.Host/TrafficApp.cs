@@ -114,7 +114,7 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .AddTopicRegistry(metrics);
+            .AddTopicRegistry(metrics, options.History);
 
         if (options.Cluster is { } cluster)
         {

@@ -11,7 +11,7 @@ namespace Traffic.Actors.Aggregation;
 /// on the topic's own timer, relays alerts at once, and answers snapshot requests. The SNAPSHOT
 /// frame is encoded once per change of state, not once per connecting client.
 /// In a cluster it runs once (a cluster singleton): its publishes go to the
-/// <see cref="TopicPublisher"/> (DistributedPubSub), and every change of state also goes to the
+/// <see cref="TopicSequencerActor"/> (then DistributedPubSub), and every change of state also goes to the
 /// snapshot replicas (<see cref="StateReplication"/>), which serve SNAPSHOTs on each node.
 /// A failure while handling one message restarts it with its state kept (see <see cref="PreRestart"/>).
 /// A new singleton (after a fail-over) starts from its node's replica instead of empty, and sends
@@ -19,7 +19,7 @@ namespace Traffic.Actors.Aggregation;
 /// </summary>
 public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
 {
-    private readonly IActorRef _publisher;
+    private readonly IActorRef _sequencer;
     private readonly IActorRef? _replicas;
     private readonly TrafficMetrics? _metrics;
     private readonly Func<IActorRef?>? _restoreFrom;
@@ -29,16 +29,16 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private long _version;
     private ServerFrame? _snapshot;
 
-    /// <param name="publisher">Where publishes go: the registry on a single node (<see cref="TopicPublisher"/>).</param>
+    /// <param name="sequencer">Where publishes go: the <see cref="TopicSequencerActor"/> (in a cluster, its singleton's proxy), which numbers them.</param>
     /// <param name="schedule">Each topic's UPDATE interval.</param>
     /// <param name="replicas">In a cluster, where changes of state go (to every node's snapshot replica); null on a single node.</param>
     /// <param name="metrics">Counts what this node publishes; null in specs.</param>
     /// <param name="restoreFrom">In a cluster, finds this node's snapshot replica (created after the singleton is
     /// declared, hence found when the aggregator starts): asked for the state to start from. Null on a single node.</param>
-    public AggregatorActor(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
+    public AggregatorActor(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
         Func<IActorRef?>? restoreFrom = null)
     {
-        _publisher = publisher;
+        _sequencer = sequencer;
         _schedule = schedule;
         _replicas = replicas;
         _metrics = metrics;
@@ -64,10 +64,10 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             _replicas?.Tell(new StateReplication.TopicState(_epoch, _version, r.Topic, r.Entities));
         });
         Receive<AggregatorCommands.RaiseAlert>(a =>
-            Publish(a.Topic, ServerMessages.Published(ServerMessageType.Alert, a.Topic, a.DataJson, Now)));
+            Publish(new SequencerCommands.PublishData(ServerMessageType.Alert, a.Topic, a.DataJson), ServerMessageType.Alert, a.Topic));
         Receive<AggregatorCommands.TopicDue>(d =>
         {
-            Publish(d.Topic, ServerMessages.Update(d.Topic, _state[d.Topic], Now));
+            PublishUpdate(d.Topic);
             _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
         });
         Receive<AggregatorCommands.GetSnapshot>(_ =>
@@ -122,7 +122,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
         if (firstUpdatesNow)
         {
-            foreach (var topic in Topics.Every.Where(t => _state[t].Count > 0)) Publish(topic, ServerMessages.Update(topic, _state[topic], Now));
+            foreach (var topic in Topics.Every.Where(t => _state[t].Count > 0)) PublishUpdate(topic);
             StartTimers();
         }
         Become(Serving);
@@ -132,9 +132,9 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(IActorRef publisher, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
+    public static Props Props(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
         Func<IActorRef?>? restoreFrom = null) =>
-        Akka.Actor.Props.Create(() => new AggregatorActor(publisher, schedule, replicas, metrics, restoreFrom));
+        Akka.Actor.Props.Create(() => new AggregatorActor(sequencer, schedule, replicas, metrics, restoreFrom));
 
     /// <summary>
     /// On a single node: the topics' timers. In a cluster: first the state this node's replica holds
@@ -180,10 +180,14 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Become(Restoring);
     }
 
-    private void Publish(Topic topic, ServerFrame frame)
+    private void PublishUpdate(Topic topic) =>
+        Publish(new SequencerCommands.PublishEntities(topic, _state[topic]), ServerMessageType.Update, topic);
+
+    /// <summary>To the sequencer, which numbers and encodes it once.</summary>
+    private void Publish(object publish, ServerMessageType type, Topic topic)
     {
-        _publisher.Tell(new RegistryCommands.PublishToTopic(topic, frame));
-        _metrics?.CountPublish(frame.Type, topic);
+        _sequencer.Tell(publish);
+        _metrics?.CountPublish(type, topic);
     }
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;

@@ -8,14 +8,13 @@ public static class AggregatorHosting
 {
     /// <summary>
     /// Starts the <see cref="AggregatorActor"/> on this node (the single-node mode); needs the
-    /// <see cref="TopicPublisher"/> first (<see cref="TopicPublisherHosting.AddLocalPublishing"/>).
+    /// <see cref="TopicSequencerActor"/> first (<see cref="TopicPublisherHosting.AddLocalPublishing"/>).
     /// In a cluster the aggregator is a singleton instead (<c>ClusterHosting.AddClusterServices</c>).
     /// </summary>
     public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
         builder.WithActors((system, registry) =>
         {
-            var publisher = registry.Get<TopicPublisher>();
-            var aggregator = system.ActorOf(AggregatorActor.Props(publisher, schedule, null, metrics), "aggregator");
+            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<PublishEntry>(), schedule, null, metrics), "aggregator");
             registry.Register<AggregatorActor>(aggregator);
             registry.Register<SnapshotSource>(aggregator);
         });

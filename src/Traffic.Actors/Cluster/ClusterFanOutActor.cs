@@ -47,6 +47,7 @@ public sealed class ClusterFanOutActor : ReceiveActor, IWithTimers
         var hello = new Publish(ClusterTopics.Frames, new Hello(selfAddress));
         Receive<RegistryCommands.PublishToTopic>(p => registry.Tell(p));
         Receive<RegistryCommands.PublishToAll>(p => registry.Tell(p));
+        Receive<RegistryCommands.AnnounceHeads>(a => registry.Tell(a));
         Receive<Hello>(h =>
         {
             if (!_heard.ContainsKey(h.Node)) _log.Info("Publishes from {0} reach this node", h.Node);

@@ -12,6 +12,7 @@ public static class ClusterHosting
 {
     public const string AggregatorSingletonName = "aggregator";
     public const string FeedSingletonName = "simulated-feed";
+    public const string SequencerSingletonName = "sequencer";
     public const string SerializerName = "traffic";
 
     /// <summary>
@@ -22,6 +23,11 @@ public static class ClusterHosting
     [
         typeof(RegistryCommands.PublishToTopic),
         typeof(RegistryCommands.PublishToAll),
+        typeof(RegistryCommands.AnnounceHeads),
+        typeof(SequencerCommands.PublishEntities),
+        typeof(SequencerCommands.PublishData),
+        typeof(SequencerCommands.Forwarded),
+        typeof(SequencerCommands.ForwardedUpTo),
         typeof(RegistryCommands.GetStats),
         typeof(RegistryCommands.Stats),
         typeof(AggregatorCommands.ReplaceTopic),
@@ -44,6 +50,9 @@ public static class ClusterHosting
     /// <list type="bullet">
     /// <item>the <see cref="TopicPublisher"/> is a <see cref="ClusterPublisherActor"/> (DistributedPubSub), and a
     /// <see cref="ClusterFanOutActor"/> hands every publish of the cluster to this node's registry;</item>
+    /// <item>the <see cref="TopicSequencerActor"/> runs once in the cluster (a singleton) and
+    /// <c>IRequiredActor&lt;TopicSequencerActor&gt;</c> is its proxy: every publish of every node is numbered there, sent by the
+    /// node's <see cref="PublishForwarderActor"/> (<c>IRequiredActor&lt;PublishEntry&gt;</c>), which resends until the sequencer has it;</item>
     /// <item>the <see cref="AggregatorActor"/> runs once in the cluster (a singleton, on the oldest node) and
     /// <c>IRequiredActor&lt;AggregatorActor&gt;</c> is its proxy;</item>
     /// <item>the <see cref="SnapshotSource"/> is this node's <see cref="SnapshotReplicaActor"/>;</item>
@@ -65,12 +74,18 @@ public static class ClusterHosting
                 registry.Register<ClusterFanOutActor>(
                     system.ActorOf(ClusterFanOutActor.Props(mediator, registry.Get<TopicRegistryActor>(), self), "cluster-fan-out"));
             })
+            // Beside the aggregator (both on the oldest node): numbers every publish of the cluster.
+            .WithSingleton<TopicSequencerActor>(SequencerSingletonName,
+                (_, registry, _) => TopicSequencerActor.Props(registry.Get<TopicPublisher>(), registry.Get<TopicRegistryActor>()),
+                new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
+            .WithActors((system, registry) => registry.Register<PublishEntry>(
+                system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>()), "publish-forwarder")))
             .WithSingleton<AggregatorActor>(AggregatorSingletonName,
                 (_, registry, _) =>
                 {
                     // Created on whichever node holds the singleton, with that node's publisher.
                     var publisher = registry.Get<TopicPublisher>();
-                    return AggregatorActor.Props(publisher, schedule, replicas: publisher, metrics,
+                    return AggregatorActor.Props(registry.Get<PublishEntry>(), schedule, replicas: publisher, metrics,
                         restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null);
                 },
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })

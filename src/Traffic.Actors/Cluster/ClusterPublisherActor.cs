@@ -18,6 +18,7 @@ public sealed class ClusterPublisherActor : ReceiveActor
     {
         Receive<RegistryCommands.PublishToTopic>(p => mediator.Tell(new Publish(ClusterTopics.Frames, p)));
         Receive<RegistryCommands.PublishToAll>(p => mediator.Tell(new Publish(ClusterTopics.Frames, p)));
+        Receive<RegistryCommands.AnnounceHeads>(a => mediator.Tell(new Publish(ClusterTopics.Frames, a)));
         Receive<StateReplication.IStateEvent>(e => mediator.Tell(new Publish(ClusterTopics.State, e)));
     }
 

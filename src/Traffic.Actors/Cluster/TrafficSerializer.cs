@@ -23,6 +23,11 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const byte NoTopic = 0xFF;
     private const string PublishToTopicManifest = "PT";
     private const string PublishToAllManifest = "PA";
+    private const string AnnounceHeadsManifest = "AH";
+    private const string PublishEntitiesManifest = "PE";
+    private const string PublishDataManifest = "PD";
+    private const string ForwardedManifest = "FW";
+    private const string ForwardedUpToManifest = "FU";
     private const string ReplaceTopicManifest = "RT";
     private const string RaiseAlertManifest = "RA";
     private const string TopicStateManifest = "TS";
@@ -42,6 +47,11 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     {
         RegistryCommands.PublishToTopic => PublishToTopicManifest,
         RegistryCommands.PublishToAll => PublishToAllManifest,
+        RegistryCommands.AnnounceHeads => AnnounceHeadsManifest,
+        SequencerCommands.PublishEntities => PublishEntitiesManifest,
+        SequencerCommands.PublishData => PublishDataManifest,
+        SequencerCommands.Forwarded => ForwardedManifest,
+        SequencerCommands.ForwardedUpTo => ForwardedUpToManifest,
         AggregatorCommands.ReplaceTopic => ReplaceTopicManifest,
         AggregatorCommands.RaiseAlert => RaiseAlertManifest,
         StateReplication.TopicState => TopicStateManifest,
@@ -59,6 +69,32 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     {
         RegistryCommands.PublishToTopic p => Frame((byte)p.Topic, p.Frame),
         RegistryCommands.PublishToAll p => Frame(NoTopic, p.Frame),
+        RegistryCommands.AnnounceHeads a => Write(w =>
+        {
+            w.Int(a.Heads.Count);
+            foreach (var head in a.Heads)
+            {
+                w.Byte(head is null ? (byte)0 : (byte)1);
+                if (head is { } h) { w.Bytes(Encoding.ASCII.GetBytes(h.Epoch)); w.Long(h.Offset); }
+            }
+        }),
+        SequencerCommands.PublishEntities p => Write(w => { w.Byte((byte)p.Topic); w.Entities(p.Entities); }),
+        // [origin][number][reply-to path][manifest of the publish][the publish]
+        SequencerCommands.Forwarded f => Write(w =>
+        {
+            w.Bytes(Encoding.UTF8.GetBytes(f.Origin));
+            w.Long(f.Number);
+            w.Bytes(Encoding.UTF8.GetBytes(Akka.Serialization.Serialization.SerializedActorPath(f.ReplyTo)));
+            w.Bytes(Encoding.ASCII.GetBytes(Manifest(f.Publish)));
+            w.Bytes(ToBinary(f.Publish));
+        }),
+        SequencerCommands.ForwardedUpTo a => Write(w => { w.Bytes(Encoding.UTF8.GetBytes(a.Origin)); w.Long(a.Number); }),
+        SequencerCommands.PublishData p => Write(w =>
+        {
+            w.Byte((byte)p.Type);
+            w.Byte(p.Topic is { } t ? (byte)t : NoTopic);
+            w.Bytes(p.DataJson);
+        }),
         AggregatorCommands.ReplaceTopic r => Write(w => { w.Byte((byte)r.Topic); w.Entities(r.Entities); }),
         AggregatorCommands.RaiseAlert a => Write(w => { w.Byte((byte)a.Topic); w.Bytes(a.DataJson); }),
         StateReplication.TopicState s => Write(w => { w.Long(s.Epoch); w.Long(s.Version); w.Byte((byte)s.Topic); w.Entities(s.Entities); }),
@@ -96,6 +132,37 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             case PublishToAllManifest:
                 r.Byte();
                 return new RegistryCommands.PublishToAll(r.Frame());
+            case AnnounceHeadsManifest:
+            {
+                var heads = new StreamPosition?[r.Int()];
+                for (var i = 0; i < heads.Length; i++)
+                    if (r.Byte() == 1) heads[i] = new StreamPosition(Encoding.ASCII.GetString(r.Bytes()), r.Long());
+                return new RegistryCommands.AnnounceHeads(heads);
+            }
+            case ForwardedManifest:
+            {
+                var origin = Encoding.UTF8.GetString(r.Bytes());
+                var number = r.Long();
+                var replyTo = base.system.Provider.ResolveActorRef(Encoding.UTF8.GetString(r.Bytes()));
+                var manifestOfPublish = Encoding.ASCII.GetString(r.Bytes());
+                return new SequencerCommands.Forwarded(origin, number, FromBinary(r.Bytes(), manifestOfPublish), replyTo);
+            }
+            case ForwardedUpToManifest:
+            {
+                var origin = Encoding.UTF8.GetString(r.Bytes());
+                return new SequencerCommands.ForwardedUpTo(origin, r.Long());
+            }
+            case PublishEntitiesManifest:
+            {
+                var topic = (Topic)r.Byte();
+                return new SequencerCommands.PublishEntities(topic, r.Entities());
+            }
+            case PublishDataManifest:
+            {
+                var type = (ServerMessageType)r.Byte();
+                var topicByte = r.Byte();
+                return new SequencerCommands.PublishData(type, topicByte == NoTopic ? null : (Topic)topicByte, r.Bytes());
+            }
             case ReplaceTopicManifest:
             {
                 var topic = (Topic)r.Byte();
@@ -159,17 +226,32 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         }
     }
 
-    /// <summary>[publish topic][frame type][frame topic][frame JSON...]: one allocation, one copy of the bytes.</summary>
-    private static byte[] Frame(byte publishTopic, ServerFrame frame)
+    /// <summary>
+    /// [publish topic][frame type][frame topic][flags], then the position when numbered ([epoch][offset][previous offset]),
+    /// the delta when there is one ([base offset][delta JSON]), then the frame's JSON as it is.
+    /// </summary>
+    private static byte[] Frame(byte publishTopic, ServerFrame frame) => Write(w =>
     {
-        var json = frame.Utf8Json;
-        var bytes = new byte[3 + json.Length];
-        bytes[0] = publishTopic;
-        bytes[1] = (byte)frame.Type;
-        bytes[2] = frame.Topic is { } t ? (byte)t : NoTopic;
-        json.CopyTo(bytes.AsSpan(3));
-        return bytes;
-    }
+        w.Byte(publishTopic);
+        w.Byte((byte)frame.Type);
+        w.Byte(frame.Topic is { } t ? (byte)t : NoTopic);
+        w.Byte((byte)((frame.Sequence is null ? 0 : SequenceFlag) | (frame.Delta is null ? 0 : DeltaFlag)));
+        if (frame.Sequence is { } sequence)
+        {
+            w.Bytes(Encoding.ASCII.GetBytes(sequence.Epoch));
+            w.Long(sequence.Offset);
+            w.Long(sequence.PreviousOffset);
+        }
+        if (frame.Delta is { } delta)
+        {
+            w.Long(delta.BaseOffset);
+            w.Bytes(delta.Utf8Json);
+        }
+        w.Raw(frame.Utf8Json);
+    });
+
+    private const byte SequenceFlag = 1;
+    private const byte DeltaFlag = 2;
 
     private static byte[] Write(Action<Writer> body)
     {
@@ -202,6 +284,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             Int(value.Length);
             _stream.Write(value);
         }
+
+        /// <summary>The rest of the message, without a length.</summary>
+        public void Raw(ReadOnlySpan<byte> value) => _stream.Write(value);
 
         public void Entities(IReadOnlyList<EntityJson> entities)
         {
@@ -256,15 +341,29 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             return entities;
         }
 
-        /// <summary>The rest: [frame type][frame topic][frame JSON...].</summary>
+        /// <summary>The rest: [frame type][frame topic][flags][position?][delta?][frame JSON...].</summary>
         public ServerFrame Frame()
         {
             var type = (ServerMessageType)Byte();
             var topicByte = Byte();
             Topic? topic = topicByte == NoTopic ? null : (Topic)topicByte;
+            var flags = Byte();
+            FrameSequence? sequence = null;
+            FrameDelta? delta = null;
+            if ((flags & SequenceFlag) != 0)
+            {
+                var epoch = Encoding.ASCII.GetString(Bytes());
+                var offset = Long();
+                sequence = new FrameSequence(epoch, offset, Long());
+            }
+            if ((flags & DeltaFlag) != 0)
+            {
+                var baseOffset = Long();
+                delta = new FrameDelta(baseOffset, Bytes());
+            }
             var json = bytes.AsSpan(_position).ToArray();
             _position = bytes.Length;
-            return new ServerFrame(type, topic, json);
+            return sequence is null ? new ServerFrame(type, topic, json) : new ServerFrame(type, topic, json, sequence, delta);
         }
     }
 }

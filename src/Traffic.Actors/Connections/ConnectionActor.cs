@@ -44,6 +44,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     private readonly InboundRateLimit _rateLimit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TopicSet _topics;
+    private ResumeRequest? _since;                // positions to resume from, with the first registration
+    private ClientCommand.Subscribe? _resuming;   // a subscribe with "since" waiting for the state it may need
     private DateTimeOffset _lastHeard;
     private DateTimeOffset _connectedAt;
     private int _held;
@@ -52,9 +54,11 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     private Exception? _fault;
 
     /// <param name="aggregator">Who answers <see cref="AggregatorCommands.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
+    /// <param name="since">Positions the client resumes from (from its URL), if any.</param>
     public ConnectionActor(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
-        TrafficMetrics? metrics = null)
+        TrafficMetrics? metrics = null, ResumeRequest? since = null)
     {
+        _since = since;
         _socket = socket;
         _registry = registry;
         _aggregator = aggregator;
@@ -69,8 +73,8 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
-        TrafficMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics));
+        TrafficMetrics? metrics = null, ResumeRequest? since = null) =>
+        Akka.Actor.Props.Create(() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics, since));
 
     private string ClientId => Self.Path.Name;
     private DateTimeOffset Now => Context.System.Scheduler.Now;
@@ -103,7 +107,19 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
     {
         Receive<AggregatorCommands.SnapshotReady>(ready =>
         {
-            _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, _topics, ready.Frame));
+            if (_resuming is { } subscribe)
+            {
+                // A subscribe with "since": its ack, then RESUMED and the missed messages, then the state if some topic was not recovered.
+                var ack = ServerMessages.SubscriptionAck(true, subscribe.Topics, _topics, Now);
+                _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, _topics, ack, ready.Frame, subscribe.Since, subscribe.Topics));
+                _resuming = null;
+            }
+            else
+            {
+                _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, _topics, null, ready.Frame, _since, _topics));
+                _since = null;
+            }
+            _held = 0;
             Become(Ready);
             Stash.UnstashAll();
         });
@@ -209,7 +225,7 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
                 _socket.TrySend(ServerMessages.Pong(Now));
                 break;
             case ClientCommand.Subscribe s:
-                ChangeTopics(_topics.Union(s.Topics), subscribed: true, s.Topics);
+                Subscribe(s);
                 break;
             case ClientCommand.Unsubscribe u:
                 ChangeTopics(_topics.Except(u.Topics), subscribed: false, u.Topics);
@@ -218,6 +234,27 @@ public sealed class ConnectionActor : ReceiveActor, IWithTimers, IWithStash
                 Reject(bad.Code, bad.Message);
                 break;
         }
+    }
+
+    private void Subscribe(ClientCommand.Subscribe subscribe)
+    {
+        var next = _topics.Union(subscribe.Topics);
+        if (subscribe.Since?.NotSubscribed(next) is { } problem)
+        {
+            Reject(ErrorCodes.InvalidPosition, problem);
+            return;
+        }
+        if (subscribe.Deltas) _socket.UseDeltas();
+        if (subscribe.Since is null)
+        {
+            ChangeTopics(next, subscribed: true, subscribe.Topics);
+            return;
+        }
+        // A topic that cannot be recovered gets the current state: fetch it first, holding what else the client sends.
+        _topics = next;
+        _resuming = subscribe;
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        Become(AwaitingSnapshot);
     }
 
     /// <summary>The ack travels through the registry so that it reaches the client only once the change holds.</summary>

@@ -36,7 +36,7 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
         var tag = nodeTag ?? NewNodeTag();
         Receive<ConnectionHubCommands.Accept>(accept =>
         {
-            var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics),
+            var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics, accept.Since),
                 $"client-{tag}-{++_nextId}");
             Context.Watch(connection);
             if (_closing is { } closing) connection.Tell(new ConnectionCommands.CloseWith(closing.Code, closing.Reason));

@@ -6,8 +6,8 @@ namespace Traffic.Actors.Connections;
 /// <summary>Messages of <see cref="ConnectionHubActor"/>.</summary>
 public static class ConnectionHubCommands
 {
-    /// <summary>A new socket to serve, subscribed to <paramref name="Topics"/> to begin with.</summary>
-    public sealed record Accept(IClientSocket Socket, TopicSet Topics);
+    /// <summary>A new socket to serve, subscribed to <paramref name="Topics"/> to begin with, resuming from <paramref name="Since"/> if given.</summary>
+    public sealed record Accept(IClientSocket Socket, TopicSet Topics, ResumeRequest? Since = null);
 
     /// <summary>
     /// The service is shutting down: close every connection, and every one that still arrives, with

@@ -26,6 +26,12 @@ public interface IClientSocket
 
     /// <summary>Drops the connection at once, without a close handshake (the peer is gone).</summary>
     void Abort();
+
+    /// <summary>
+    /// From now on, send an UPDATE as its delta (<see cref="ServerFrame.Delta"/>) whenever the last
+    /// UPDATE of its topic sent on this socket is the delta's base; otherwise the whole list.
+    /// </summary>
+    void UseDeltas() { }
 }
 
 /// <summary>WebSocket close codes the service uses (RFC 6455 section 7.4).</summary>

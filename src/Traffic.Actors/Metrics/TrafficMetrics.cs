@@ -27,6 +27,7 @@ public sealed class TrafficMetrics
     private readonly long[] _dropped = new long[Topics.Count + 1];
     private readonly long[] _conflated = new long[Topics.Count];
     private long _heartbeatTerminations;
+    private long _streamsRecovered, _streamsNotRecovered, _replayed;
     private readonly int[] _subscribers = new int[Topics.Count];
     private int _connections;
 
@@ -48,6 +49,10 @@ public sealed class TrafficMetrics
             description: "Queued UPDATEs dropped for a newer UPDATE of the same topic in a slow client's outbound queue (the client gets the newer one)");
         meter.CreateObservableCounter("traffic.heartbeat.terminations", () => Interlocked.Read(ref _heartbeatTerminations), unit: "{connection}",
             description: "Connections ended because they were silent for longer than HEARTBEAT_TIMEOUT_MS");
+        meter.CreateObservableCounter("traffic.resumes", ObserveResumes, unit: "{stream}",
+            description: "Streams named by resuming clients (since=...): recovered (their missed messages replayed) or not (too old, another epoch)");
+        meter.CreateObservableCounter("traffic.messages.replayed", () => Interlocked.Read(ref _replayed), unit: "{message}",
+            description: "Messages sent again from this node's history to resuming clients");
     }
 
     public Meter Meter { get; }
@@ -95,6 +100,20 @@ public sealed class TrafficMetrics
     public long ConflatedOf(Topic topic) => Interlocked.Read(ref _conflated[(int)topic]);
 
     public void CountHeartbeatTermination() => Interlocked.Increment(ref _heartbeatTerminations);
+
+    /// <summary>One resume: how many of the streams it named were recovered and not, and how many messages were replayed.</summary>
+    public void CountResume(int recovered, int notRecovered, int replayed)
+    {
+        Interlocked.Add(ref _streamsRecovered, recovered);
+        Interlocked.Add(ref _streamsNotRecovered, notRecovered);
+        Interlocked.Add(ref _replayed, replayed);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveResumes()
+    {
+        yield return new Measurement<long>(Interlocked.Read(ref _streamsRecovered), new KeyValuePair<string, object?>("result", "recovered"));
+        yield return new Measurement<long>(Interlocked.Read(ref _streamsNotRecovered), new KeyValuePair<string, object?>("result", "not_recovered"));
+    }
 
     private static KeyValuePair<string, object?> Tag(Topic? topic) => topic is { } t ? TopicTags[(int)t] : AllTag;
 

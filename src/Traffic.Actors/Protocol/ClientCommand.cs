@@ -3,7 +3,9 @@ namespace Traffic.Actors.Protocol;
 /// <summary>What a client asked for, decoded from one text frame.</summary>
 public abstract record ClientCommand
 {
-    public sealed record Subscribe(TopicSet Topics) : ClientCommand;
+    /// <param name="Since">Positions to resume from (see docs/protocol.md "Resume"), if given.</param>
+    /// <param name="Deltas">"delta": true asks for delta UPDATEs from now on.</param>
+    public sealed record Subscribe(TopicSet Topics, ResumeRequest? Since = null, bool Deltas = false) : ClientCommand;
     public sealed record Unsubscribe(TopicSet Topics) : ClientCommand;
     public sealed record Ping : ClientCommand
     {
@@ -23,4 +25,6 @@ public static class ErrorCodes
     public const string InvalidTopics = "invalid_topics";
     public const string BinaryNotSupported = "binary_not_supported";
     public const string MessageTooLarge = "message_too_large";
+    public const string InvalidPosition = ResumeRequest.ErrorCode;
+    public const string InvalidDelta = "invalid_delta";
 }

@@ -41,7 +41,7 @@ public static class ClientMessageParser
             return actionName switch
             {
                 "ping" => ClientCommand.Ping.Instance,
-                "subscribe" => ParseTopics(root, t => new ClientCommand.Subscribe(t)),
+                "subscribe" => ParseTopics(root, t => ParseSubscribeOptions(root, t)),
                 "unsubscribe" => ParseTopics(root, t => new ClientCommand.Unsubscribe(t)),
                 var other => new ClientCommand.Invalid(ErrorCodes.UnknownAction,
                     $"unknown action \"{Truncate(other)}\": expected subscribe, unsubscribe or ping"),
@@ -82,6 +82,22 @@ public static class ClientMessageParser
             set = set.Union(one);
         }
         return make(set);
+    }
+
+    /// <summary>The options a subscribe may add: "since" (resume) and "delta".</summary>
+    private static ClientCommand ParseSubscribeOptions(JsonElement root, TopicSet topics)
+    {
+        ResumeRequest? since = null;
+        if (root.TryGetProperty("since", out var sinceElement) && !ResumeRequest.TryParseJson(sinceElement, out since, out var problem))
+            return new ClientCommand.Invalid(ErrorCodes.InvalidPosition, problem!);
+        var deltas = false;
+        if (root.TryGetProperty("delta", out var delta))
+        {
+            if (delta.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                return new ClientCommand.Invalid(ErrorCodes.InvalidDelta, "\"delta\" must be true or false");
+            deltas = delta.ValueKind == JsonValueKind.True;
+        }
+        return new ClientCommand.Subscribe(topics, since, deltas);
     }
 
     /// <summary>

@@ -14,6 +14,26 @@ public sealed class ServerFrame
         ConflationTopic = type == ServerMessageType.Update ? topic : null;
     }
 
+    /// <summary>A numbered UPDATE or ALERT (see <see cref="Sequence"/>).</summary>
+    public ServerFrame(ServerMessageType type, Topic? topic, byte[] utf8Json, FrameSequence sequence, FrameDelta? delta = null)
+        : this(type, topic, utf8Json)
+    {
+        Sequence = sequence;
+        Delta = delta;
+    }
+
+    /// <summary>
+    /// Where a published UPDATE or ALERT stands on its stream (<see cref="Streams.Of"/> its topic),
+    /// as numbered by the sequencer; null for frames that are not published (SNAPSHOT, acks, ...).
+    /// </summary>
+    public FrameSequence? Sequence { get; }
+
+    /// <summary>
+    /// The same UPDATE as only what changed since the previous UPDATE of its topic, for clients that
+    /// asked for deltas; null when there is none (no previous UPDATE, an UPDATE posted as raw data).
+    /// </summary>
+    public FrameDelta? Delta { get; }
+
     public ServerMessageType Type { get; }
 
     /// <summary>The topic of an UPDATE or ALERT; null for everything else.</summary>
@@ -31,6 +51,20 @@ public sealed class ServerFrame
     public override string ToString() => System.Text.Encoding.UTF8.GetString(Utf8Json);
 }
 
+/// <summary>
+/// A published frame's position (<see cref="Epoch"/>, <see cref="Offset"/>, on the wire) and
+/// <see cref="PreviousOffset"/>: the offset the sequencer numbered before it on the same stream
+/// (<c>Offset - 1</c>, except for the first message of a sequencer that took over, which jumps).
+/// A node's history uses it to tell a jump (nothing was missed) from messages it never received.
+/// </summary>
+public sealed record FrameSequence(string Epoch, long Offset, long PreviousOffset)
+{
+    public StreamPosition Position => new(Epoch, Offset);
+}
+
+/// <summary>A delta UPDATE's bytes, valid for a client whose last UPDATE of the topic had offset <paramref name="BaseOffset"/>.</summary>
+public sealed record FrameDelta(long BaseOffset, byte[] Utf8Json);
+
 public enum ServerMessageType
 {
     Connection,
@@ -41,4 +75,5 @@ public enum ServerMessageType
     Subscribed,
     Unsubscribed,
     Error,
+    Resumed,
 }

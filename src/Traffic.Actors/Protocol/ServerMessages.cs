@@ -39,32 +39,118 @@ public static class ServerMessages
             WriteTimestamp(w, now);
         });
 
-    /// <summary>A scheduled UPDATE carrying the topic's whole current list.</summary>
+    /// <summary>A scheduled UPDATE carrying the topic's whole current list (unnumbered: specs and tools).</summary>
     public static ServerFrame Update(Topic topic, IReadOnlyList<EntityJson> entities, DateTimeOffset now) =>
         Encode(ServerMessageType.Update, topic, w =>
         {
-            w.WriteString("type", "UPDATE");
-            w.WriteString("topic", topic.WireName());
+            WriteHead(w, "UPDATE", topic, null);
             w.WritePropertyName("data");
             WriteEntities(w, entities);
             WriteTimestamp(w, now);
         });
 
-    /// <summary>An UPDATE or ALERT whose data is given as raw JSON (publish API, alerts).</summary>
-    public static ServerFrame Published(ServerMessageType type, Topic? topic, ReadOnlySpan<byte> dataJson, DateTimeOffset now)
+    /// <summary>
+    /// A numbered UPDATE carrying the topic's whole current list, and, when <paramref name="delta"/>
+    /// is given, the same UPDATE as a delta against the previous one (for clients that asked for deltas).
+    /// </summary>
+    public static ServerFrame Update(Topic topic, IReadOnlyList<EntityJson> entities, DateTimeOffset now, FrameSequence sequence,
+        EntityChanges? delta = null)
+    {
+        var full = EncodeBytes(w =>
+        {
+            WriteHead(w, "UPDATE", topic, sequence);
+            w.WritePropertyName("data");
+            WriteEntities(w, entities);
+            WriteTimestamp(w, now);
+        });
+        FrameDelta? deltaFrame = null;
+        if (delta is { } changes)
+            deltaFrame = new FrameDelta(changes.BaseOffset, EncodeBytes(w =>
+            {
+                WriteHead(w, "UPDATE", topic, sequence);
+                w.WritePropertyName("delta");
+                w.WriteStartObject();
+                w.WriteNumber("base", changes.BaseOffset);
+                w.WritePropertyName("upserted");
+                WriteEntities(w, changes.Upserted);
+                w.WriteStartArray("removed");
+                foreach (var id in changes.RemovedIds) w.WriteStringValue(id);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                WriteTimestamp(w, now);
+            }));
+        return new ServerFrame(ServerMessageType.Update, topic, full, sequence, deltaFrame);
+    }
+
+    /// <summary>An UPDATE or ALERT whose data is given as raw JSON (publish API, alerts), numbered when <paramref name="sequence"/> is given.</summary>
+    public static ServerFrame Published(ServerMessageType type, Topic? topic, ReadOnlySpan<byte> dataJson, DateTimeOffset now,
+        FrameSequence? sequence = null)
     {
         if (type is not (ServerMessageType.Update or ServerMessageType.Alert))
             throw new ArgumentOutOfRangeException(nameof(type), type, "only UPDATE and ALERT can be published");
         var data = dataJson.ToArray();
-        return Encode(type, topic, w =>
+        var bytes = EncodeBytes(w =>
         {
-            w.WriteString("type", type == ServerMessageType.Alert ? "ALERT" : "UPDATE");
-            if (topic is { } t) w.WriteString("topic", t.WireName());
+            WriteHead(w, type == ServerMessageType.Alert ? "ALERT" : "UPDATE", topic, sequence);
             w.WritePropertyName("data");
             w.WriteRawValue(data, skipInputValidation: true);
             WriteTimestamp(w, now);
         });
+        return sequence is null ? new ServerFrame(type, topic, bytes) : new ServerFrame(type, topic, bytes, sequence);
     }
+
+    /// <summary>
+    /// The SNAPSHOT as a client gets it: <paramref name="snapshot"/> (the state, encoded once per
+    /// change) with every known stream's current position added as its last member, "positions".
+    /// One copy of the bytes; the registry makes it once per change of state or position, not per client.
+    /// </summary>
+    public static ServerFrame WithPositions(ServerFrame snapshot, IReadOnlyList<StreamPosition?> heads)
+    {
+        var positions = EncodeBytes(w =>
+        {
+            w.WritePropertyName("positions");
+            w.WriteStartObject();
+            for (var stream = 0; stream < heads.Count; stream++)
+                if (heads[stream] is { } head) WritePosition(w, Streams.Name(stream), head);
+            w.WriteEndObject();
+        });
+        // positions is {"positions":{...}}: its inside goes before the snapshot's closing brace.
+        var body = snapshot.Utf8Json;
+        var bytes = new byte[body.Length + positions.Length - 1];
+        body.AsSpan(0, body.Length - 1).CopyTo(bytes);
+        bytes[body.Length - 1] = (byte)',';
+        positions.AsSpan(1).CopyTo(bytes.AsSpan(body.Length));
+        return new ServerFrame(ServerMessageType.Snapshot, null, bytes);
+    }
+
+    /// <summary>RESUMED: per stream a client named in `since`, whether its missed messages follow.</summary>
+    public static ServerFrame Resumed(IReadOnlyList<ResumeOutcome> outcomes, DateTimeOffset now) =>
+        Encode(ServerMessageType.Resumed, null, w =>
+        {
+            w.WriteString("type", "RESUMED");
+            w.WritePropertyName("topics");
+            w.WriteStartObject();
+            foreach (var outcome in outcomes)
+            {
+                w.WritePropertyName(Streams.Name(outcome.Stream));
+                w.WriteStartObject();
+                w.WriteBoolean("recovered", outcome.Recovered);
+                if (outcome.Reason is { } reason) w.WriteString("reason", reason);
+                if (outcome.Head is { } head)
+                {
+                    w.WriteString("epoch", head.Epoch);
+                    w.WriteNumber("offset", head.Offset);
+                }
+                if (outcome.Replayed is { } range)
+                {
+                    w.WriteNumber("from", range.From);
+                    w.WriteNumber("to", range.To);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            WriteTimestamp(w, now);
+        });
 
     public static ServerFrame Pong(DateTimeOffset now) =>
         Encode(ServerMessageType.Pong, null, w =>
@@ -112,7 +198,28 @@ public static class ServerMessages
         w.WriteEndArray();
     }
 
-    private static ServerFrame Encode(ServerMessageType type, Topic? topic, Action<Utf8JsonWriter> body)
+    /// <summary>type, topic (none for a message to everyone), then the position when numbered.</summary>
+    private static void WriteHead(Utf8JsonWriter w, string type, Topic? topic, FrameSequence? sequence)
+    {
+        w.WriteString("type", type);
+        if (topic is { } t) w.WriteString("topic", t.WireName());
+        if (sequence is null) return;
+        w.WriteString("epoch", sequence.Epoch);
+        w.WriteNumber("offset", sequence.Offset);
+    }
+
+    private static void WritePosition(Utf8JsonWriter w, string name, StreamPosition position)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("epoch", position.Epoch);
+        w.WriteNumber("offset", position.Offset);
+        w.WriteEndObject();
+    }
+
+    private static ServerFrame Encode(ServerMessageType type, Topic? topic, Action<Utf8JsonWriter> body) =>
+        new(type, topic, EncodeBytes(body));
+
+    private static byte[] EncodeBytes(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -121,6 +228,6 @@ public static class ServerMessages
             body(writer);
             writer.WriteEndObject();
         }
-        return new ServerFrame(type, topic, buffer.WrittenSpan.ToArray());
+        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -12,7 +12,28 @@ public static class RegistryCommands
     /// if given, is queued to the socket right after the change takes effect, so a client that reads
     /// it (a SNAPSHOT, a SUBSCRIBED ack) is guaranteed every later publish of its topics.
     /// </summary>
-    public sealed record SetSubscriptions(IActorRef Connection, IClientSocket Socket, TopicSet Topics, ServerFrame? ThenSend);
+    /// <para>
+    /// <paramref name="Snapshot"/>, if given, is the current state: the client gets it as a SNAPSHOT
+    /// with every stream's position, after <paramref name="ThenSend"/>. With <paramref name="Since"/>
+    /// (a resume), the client first gets RESUMED and the messages it missed, and the SNAPSHOT only if
+    /// a topic of <paramref name="NeedState"/> could not be recovered or had no position.
+    /// </para>
+    public sealed record SetSubscriptions(IActorRef Connection, IClientSocket Socket, TopicSet Topics, ServerFrame? ThenSend,
+        ServerFrame? Snapshot = null, ResumeRequest? Since = null, TopicSet NeedState = default);
+
+    /// <summary>
+    /// The sequencer's word on where each stream stands (by stream index; null: no word), sent when it
+    /// starts and every few seconds on the same path as the frames, so a node notices what it missed.
+    /// </summary>
+    public sealed record AnnounceHeads(IReadOnlyList<StreamPosition?> Heads);
+
+    /// <summary>Asks the registry where each stream stands on this node; answered with <see cref="Heads"/>.</summary>
+    public sealed record GetHeads
+    {
+        public static readonly GetHeads Instance = new();
+    }
+
+    public sealed record Heads(IReadOnlyList<StreamPosition?> Positions);
 
     /// <summary>Delivers a frame to every subscriber of one topic.</summary>
     public sealed record PublishToTopic(Topic Topic, ServerFrame Frame);

@@ -28,21 +28,43 @@ public sealed class TopicRegistryActor : ReceiveActor
     private readonly HashSet<Subscriber>[] _byTopic = Topics.Every.Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrafficMetrics? _metrics;
+    private readonly StreamHistory[] _histories;
+    private long _arrivals;        // orders the messages of every stream as they arrived, for a resume across streams
+    private long _positionsChanged; // bumps with every message or announcement: the cached SNAPSHOT's positions are stale
+    private (ServerFrame State, long Version, ServerFrame WithPositions)? _snapshot;
 
     /// <summary>The registry's actor name, under /user (other nodes find it by this name).</summary>
     public const string Name = "topic-registry";
 
-    public TopicRegistryActor(TrafficMetrics? metrics = null)
+    public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null)
     {
         _metrics = metrics;
-        Receive<RegistryCommands.PublishToTopic>(p => Counted(p.Topic, _byTopic[(int)p.Topic].Count, Deliver(_byTopic[(int)p.Topic], p.Frame)));
-        Receive<RegistryCommands.PublishToAll>(p => Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame)));
+        var settings = history ?? HistorySettings.Default;
+        _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive)).ToArray();
+        Receive<RegistryCommands.PublishToTopic>(p =>
+        {
+            Remember(p.Topic, p.Frame);
+            Counted(p.Topic, _byTopic[(int)p.Topic].Count, Deliver(_byTopic[(int)p.Topic], p.Frame));
+        });
+        Receive<RegistryCommands.PublishToAll>(p =>
+        {
+            Remember(null, p.Frame);
+            Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame));
+        });
+        Receive<RegistryCommands.AnnounceHeads>(a =>
+        {
+            for (var stream = 0; stream < Math.Min(a.Heads.Count, Streams.Count); stream++)
+                if (a.Heads[stream] is { } head) _histories[stream].Announce(head);
+            _positionsChanged++;
+        });
+        Receive<RegistryCommands.GetHeads>(_ => Sender.Tell(new RegistryCommands.Heads(CurrentHeads())));
         Receive<RegistryCommands.SetSubscriptions>(Set);
         Receive<Terminated>(t => Forget(t.ActorRef));
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
     }
 
-    public static Props Props(TrafficMetrics? metrics = null) => Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics));
+    public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null) =>
+        Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics, history));
 
     /// <summary>
     /// A failure restarts the registry empty (the guardian's default). Its connections would then
@@ -77,7 +99,54 @@ public sealed class TopicRegistryActor : ReceiveActor
 
         // A refused follow-up (SNAPSHOT, ack) closes the connection like any refused frame; it is no publish's drop.
         if (command.ThenSend is { } frame) Send(subscriber, frame);
+        var needState = command.Snapshot is not null;
+        if (command.Since is { } since) needState = Resume(subscriber, since, command.NeedState);
+        if (needState && command.Snapshot is { } state) Send(subscriber, SnapshotWithPositions(state));
     }
+
+    /// <summary>
+    /// Sends RESUMED and then what the client missed on every stream it named, in the order the
+    /// messages arrived here, in this one turn: no publish can come between, none is sent twice.
+    /// </summary>
+    /// <returns>Whether the client still needs the state: a topic of <paramref name="needState"/> was not recovered or not named.</returns>
+    private bool Resume(Subscriber subscriber, ResumeRequest since, TopicSet needState)
+    {
+        var now = Context.System.Scheduler.Now;
+        var missed = new List<StreamHistory.Entry>();
+        var outcomes = new List<ResumeOutcome>(since.Positions.Count);
+        var stateNeeded = false;
+        foreach (var (stream, position) in since.Positions.OrderBy(p => p.Key))
+        {
+            var outcome = _histories[stream].Resume(stream, position, now, missed);
+            outcomes.Add(outcome);
+            if (!outcome.Recovered && stream != Streams.All) stateNeeded = true;
+        }
+        foreach (var topic in needState.Members())
+            if (!since.Positions.ContainsKey((int)topic)) stateNeeded = true;
+        Send(subscriber, ServerMessages.Resumed(outcomes, now));
+        missed.Sort((a, b) => a.Arrival.CompareTo(b.Arrival));
+        foreach (var entry in missed) Send(subscriber, entry.Frame);
+        _metrics?.CountResume(outcomes.Count(o => o.Recovered), outcomes.Count(o => !o.Recovered), missed.Count);
+        return stateNeeded;
+    }
+
+    /// <summary>The state with every stream's position, made once per change of either, not once per client.</summary>
+    private ServerFrame SnapshotWithPositions(ServerFrame state)
+    {
+        if (_snapshot is { } cached && ReferenceEquals(cached.State, state) && cached.Version == _positionsChanged) return cached.WithPositions;
+        var frame = ServerMessages.WithPositions(state, CurrentHeads());
+        _snapshot = (state, _positionsChanged, frame);
+        return frame;
+    }
+
+    private void Remember(Topic? topic, ServerFrame frame)
+    {
+        if (frame.Sequence is null) return; // not numbered (a spec's frame): nothing to resume to
+        _histories[Streams.Of(topic)].Append(frame, ++_arrivals, Context.System.Scheduler.Now);
+        _positionsChanged++;
+    }
+
+    private StreamPosition?[] CurrentHeads() => _histories.Select(h => h.Head).ToArray();
 
     /// <returns>How many subscribers refused the frame (full queues).</returns>
     private int Deliver(HashSet<Subscriber> subscribers, ServerFrame frame)

@@ -6,7 +6,8 @@ namespace Traffic.Actors.Routing;
 public static class TopicRegistryHosting
 {
     /// <summary>Starts the <see cref="TopicRegistryActor"/> and registers it as <c>IRequiredActor&lt;TopicRegistryActor&gt;</c>.</summary>
-    public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder, TrafficMetrics? metrics = null) =>
+    public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder, TrafficMetrics? metrics = null,
+        HistorySettings? history = null) =>
         builder.WithActors((system, registry) =>
-            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics), TopicRegistryActor.Name)));
+            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics, history), TopicRegistryActor.Name)));
 }

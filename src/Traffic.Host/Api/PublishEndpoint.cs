@@ -14,8 +14,9 @@ namespace Traffic.Host.Api;
 /// <summary>
 /// POST /api/publish: other back-end services push an UPDATE or ALERT to a topic's subscribers,
 /// or to every client (topic "all" or no topic). The body's `data` is relayed as it is, encoded
-/// into one frame shared by every recipient; it does not change the aggregator's state. The frame
-/// goes to the <see cref="TopicPublisher"/>: this node's registry, or in a cluster every node's.
+/// into one frame shared by every recipient; it does not change the aggregator's state. It goes to
+/// the <see cref="TopicSequencerActor"/> (in a cluster, the singleton's proxy), which numbers and
+/// encodes it, then to every node's registry.
 /// </summary>
 public static class PublishEndpoint
 {
@@ -26,7 +27,7 @@ public static class PublishEndpoint
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .RequireRateLimiting(PublishRateLimiting.PolicyName);
 
-    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<TopicPublisher> publisher,
+    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<PublishEntry> sequencer,
         TrafficMetrics metrics, ILoggerFactory loggers)
     {
         if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
@@ -78,10 +79,7 @@ public static class PublishEndpoint
             if (!root.TryGetProperty("data", out var data))
                 return BadRequest(loggers, "Missing data", "\"data\" is required (any JSON value).");
 
-            var frame = ServerMessages.Published(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data), DateTimeOffset.UtcNow);
-            publisher.ActorRef.Tell(topic is { } one
-                ? new RegistryCommands.PublishToTopic(one, frame)
-                : new RegistryCommands.PublishToAll(frame));
+            sequencer.ActorRef.Tell(new SequencerCommands.PublishData(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data).ToArray()));
             metrics.CountPublish(messageType.Value, topic);
             return Results.Accepted(value: new { accepted = true, type, topic = topic?.WireName() ?? Topics.AllName });
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Connections;
+using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
 using Traffic.Host.Admission;
 
@@ -23,6 +24,7 @@ public sealed record ServiceOptions
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
     public int OutboundQueueBytes { get; init; } = 4 * 1024 * 1024;
     public AdmissionSettings Admission { get; init; } = AdmissionSettings.Default;
+    public HistorySettings History { get; init; } = HistorySettings.Default;
 
     /// <summary>Null: a single node (no AKKA_* variable set). Otherwise this node's place in the cluster.</summary>
     public ClusterNodeOptions? Cluster { get; init; }
@@ -57,6 +59,9 @@ public sealed record ServiceOptions
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),
+            History = new HistorySettings(
+                Integer(config, "HISTORY_SIZE", defaults.History.Size, min: 0, max: 1_000_000),
+                Milliseconds(config, "HISTORY_TTL_MS", defaults.History.TimeToLive)),
             Admission = AdmissionSettings.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
             Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
         };

@@ -145,10 +145,9 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             return null;
         }
         var query = QueryHelpers.ParseQuery(handshake.Query);
-        if (!ClientMessageParser.TryParseTopicList(query.TryGetValue("topics", out var requested) ? requested.ToString() : null,
-                out var topics, out var unknown))
+        if (!ConnectRequest.TryParse(name => query.TryGetValue(name, out var value) ? value.ToString() : null, out var request, out var problem))
         {
-            await RefuseAsync(connection, 400, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
+            await RefuseAsync(connection, 400, problem.Title, problem.Detail);
             return null;
         }
         var decision = _admission.Admit((connection.RemoteEndPoint as IPEndPoint)?.Address, handshake.ForwardedFor, handshake.Origin, handshake.Host);
@@ -157,10 +156,10 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
             return null;
         }
-        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol), subProtocol, topics, decision.Lease!);
+        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol), subProtocol, request, decision.Lease!);
     }
 
-    private sealed record Admitted(byte[] Response, string? SubProtocol, TopicSet Topics, ConnectionLimiter.Lease Lease);
+    private sealed record Admitted(byte[] Response, string? SubProtocol, ConnectRequest Request, ConnectionLimiter.Lease Lease);
 
     private async Task ServeAsync(ConnectionContext connection, Admitted admitted)
     {
@@ -175,9 +174,9 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
-        var topics = admitted.Topics;
+        var request = admitted.Request;
         admitted = null!; // hold only what the socket needs from here on
-        await WebSocketSession.ServeAsync(webSocket, stream, topics, _options!, _hub!.ActorRef, connection.ConnectionClosed,
+        await WebSocketSession.ServeAsync(webSocket, stream, request, _options!, _hub!.ActorRef, connection.ConnectionClosed,
             connection.RemoteEndPoint?.ToString(), _metrics);
     }
 

@@ -39,6 +39,8 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     private bool _completed; // accepts no more frames
     private bool _abandoned; // and sends nothing more, not even a close frame
     private WebSocketCloseStatus _closeStatus;
+    private volatile bool _deltas;
+    private long[]? _lastUpdateSent; // per topic, the offset of the last UPDATE sent (deltas only); touched by the drain alone
     private string _closeReason = "";
 
     /// <summary>Completes once the close frame is sent, or the writer failed or was abandoned.</summary>
@@ -68,6 +70,9 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         return true;
     }
+
+    /// <summary>The client asked for delta UPDATEs (see <see cref="Payload"/>).</summary>
+    public void UseDeltas() => _deltas = true;
 
     /// <summary>Sends what is queued, then a close frame; later frames are refused.</summary>
     public void Complete(WebSocketCloseStatus status, string reason)
@@ -115,7 +120,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         try
         {
             while ((next = TakeNext(out var frame)) == Next.Frame)
-                await socket.SendAsync(new ReadOnlyMemory<byte>(frame.Utf8Json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
+                await socket.SendAsync(Payload(frame), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
                     .ConfigureAwait(false);
             if (next == Next.Close) await CloseAsync().ConfigureAwait(false);
         }
@@ -129,6 +134,24 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             return;
         }
         if (next == Next.Stop) _finished.TrySetResult();
+    }
+
+    /// <summary>
+    /// The bytes to send: the frame's own, or, for a client that asked for deltas, an UPDATE's delta
+    /// when the last UPDATE of its topic this client was sent is exactly the delta's base (so it holds
+    /// the state the delta applies to: not after a conflated UPDATE, a resume or the first time).
+    /// </summary>
+    private ReadOnlyMemory<byte> Payload(ServerFrame frame)
+    {
+        if (!_deltas) return frame.Utf8Json;
+        // A SNAPSHOT replaces the client's state, possibly with a newer one than its last UPDATE: no delta applies to it.
+        if (frame.Type == ServerMessageType.Snapshot) _lastUpdateSent = null;
+        if (frame.Type != ServerMessageType.Update || frame.Topic is not { } topic || frame.Sequence is not { } sequence)
+            return frame.Utf8Json;
+        var last = _lastUpdateSent ??= Enumerable.Repeat(-1L, Topics.Count).ToArray();
+        var payload = frame.Delta is { } delta && last[(int)topic] == delta.BaseOffset ? delta.Utf8Json : frame.Utf8Json;
+        last[(int)topic] = sequence.Offset;
+        return payload;
     }
 
     private void Fault(Exception e)

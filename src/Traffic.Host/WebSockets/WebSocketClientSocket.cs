@@ -58,6 +58,8 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     public bool TrySend(ServerFrame frame) => _outbound.TrySend(frame);
 
+    public void UseDeltas() => _outbound.UseDeltas();
+
     public void Close(int status, string reason)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;

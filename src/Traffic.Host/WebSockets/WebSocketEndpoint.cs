@@ -38,8 +38,8 @@ public static class WebSocketEndpoint
             return Refuse(log, StatusCodes.Status400BadRequest, "Bad WebSocket handshake", "Sec-WebSocket-Key appears more than once (RFC 6455 section 11.3.1)");
         if (!TrafficSubProtocol.TryChoose(context.WebSockets.WebSocketRequestedProtocols, out var subProtocol, out var protocolProblem))
             return Refuse(log, StatusCodes.Status400BadRequest, "Unsupported subprotocol", protocolProblem!);
-        if (!ClientMessageParser.TryParseTopicList(request.Query["topics"], out var topics, out var unknown))
-            return Refuse(log, StatusCodes.Status400BadRequest, "Unknown topic", WebSocketSession.UnknownTopicDetail(unknown));
+        if (!ConnectRequest.TryParse(name => request.Query.TryGetValue(name, out var value) ? value.ToString() : null, out var connect, out var problem))
+            return Refuse(log, StatusCodes.Status400BadRequest, problem.Title, problem.Detail);
 
         // UseForwardedHeaders has already put the client's address (from a trusted proxy's X-Forwarded-For) here.
         var decision = admission.Admit(context.Connection.RemoteIpAddress, null,
@@ -58,7 +58,7 @@ public static class WebSocketEndpoint
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
         });
-        await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), topics, options, hub.ActorRef,
+        await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), connect, options, hub.ActorRef,
             context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}", metrics);
         return Results.Empty;
     }

@@ -28,18 +28,16 @@ public static class WebSocketSession
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
     /// <param name="remoteAddress">Where the client connects from, for the logs.</param>
-    public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, TopicSet topics,
+    public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, ConnectRequest request,
         ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null, TrafficMetrics? metrics = null)
     {
         var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
             options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
-            hub.Tell(new ConnectionHubCommands.Accept(socket, topics));
+            if (request.Deltas) socket.UseDeltas();
+            hub.Tell(new ConnectionHubCommands.Accept(socket, request.Topics, request.Since));
             await socket.Completion.ConfigureAwait(false);
         }
     }
-
-    public static string UnknownTopicDetail(string? unknown) =>
-        $"?topics names \"{unknown}\"; expected a comma-separated list of {string.Join(", ", TopicSet.All.WireNames())} or all.";
 }

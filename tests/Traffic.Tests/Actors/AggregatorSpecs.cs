@@ -19,7 +19,23 @@ public sealed class AggregatorSpecs : TestKit
     public AggregatorSpecs() : base(VirtualTime.Config)
     {
         _registry = CreateTestProbe();
-        _aggregator = Sys.ActorOf(AggregatorActor.Props(_registry.Ref, TopicSchedule.Default));
+        _aggregator = Sys.ActorOf(AggregatorActor.Props(SequencerFor(_registry), TopicSchedule.Default));
+    }
+
+    /// <summary>
+    /// A real sequencer in front of <paramref name="registry"/> (the aggregator publishes through one),
+    /// starting new epochs; the probe sees the numbered frames, not the sequencer's announcements.
+    /// </summary>
+    private IActorRef SequencerFor(TestProbe registry)
+    {
+        registry.IgnoreMessages(m => m is RegistryCommands.AnnounceHeads);
+        var heads = CreateTestProbe();
+        heads.SetAutoPilot(new DelegateAutoPilot((sender, _) =>
+        {
+            sender.Tell(new RegistryCommands.Heads(new StreamPosition?[Streams.Count]));
+            return AutoPilot.KeepRunning;
+        }));
+        return Sys.ActorOf(TopicSequencerActor.Props(registry.Ref, heads.Ref));
     }
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
@@ -129,7 +145,7 @@ public sealed class AggregatorSpecs : TestKit
         var replica = CreateTestProbe();
         var registry = CreateTestProbe(); // not the one of the aggregator every spec here starts
         var replicas = CreateTestProbe();
-        var fresh = Sys.ActorOf(AggregatorActor.Props(registry.Ref, TopicSchedule.Default, replicas.Ref, restoreFrom: () => replica.Ref));
+        var fresh = Sys.ActorOf(AggregatorActor.Props(SequencerFor(registry), TopicSchedule.Default, replicas.Ref, restoreFrom: () => replica.Ref));
         fresh.Tell(new AggregatorCommands.ReplaceTopic(Topic.Weather, [Entity("w2", 2)])); // a source's change, while it waits
 
         replica.ExpectMsg<StateReplication.GetFullState>();
@@ -163,7 +179,7 @@ public sealed class AggregatorSpecs : TestKit
     {
         var silent = CreateTestProbe();
         var registry = CreateTestProbe();
-        var fresh = Sys.ActorOf(AggregatorActor.Props(registry.Ref, TopicSchedule.Default, restoreFrom: () => silent.Ref));
+        var fresh = Sys.ActorOf(AggregatorActor.Props(SequencerFor(registry), TopicSchedule.Default, restoreFrom: () => silent.Ref));
         silent.ExpectMsg<StateReplication.GetFullState>();
         fresh.Tell(AggregatorCommands.GetSnapshot.Instance); // waits behind the restore
 

@@ -39,7 +39,7 @@ public sealed class ConnectionActorSpecs : TestKit
         _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
         var registered = _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
         Assert.Equal(initial, registered.Topics);
-        Assert.Same(SnapshotFrame, registered.ThenSend); // the snapshot goes out through the registry, before any publish
+        Assert.Same(SnapshotFrame, registered.Snapshot); // the snapshot goes out through the registry, before any publish
         return connection;
     }
 
@@ -95,7 +95,7 @@ public sealed class ConnectionActorSpecs : TestKit
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
-        Assert.Same(SnapshotFrame, _registry.ExpectMsg<RegistryCommands.SetSubscriptions>().ThenSend);
+        Assert.Same(SnapshotFrame, _registry.ExpectMsg<RegistryCommands.SetSubscriptions>().Snapshot);
         Assert.Equal(TopicSet.All.Except(TopicSet.Of(Topic.Patterns)), _registry.ExpectMsg<RegistryCommands.SetSubscriptions>().Topics);
     }
 

@@ -45,9 +45,36 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
         Assert.Equal(ServerMessageType.Update, toAll.Frame.Type);
         Assert.Contains("[1,2]", Encoding.UTF8.GetString(toAll.Frame.Utf8Json));
 
-        // The envelope around the frame's bytes is three bytes.
+        // The envelope around an unnumbered frame's bytes is four bytes.
         var serializer = Sys.Serialization.FindSerializerFor(toAll);
-        Assert.Equal(frame.Utf8Json.Length + 3, serializer.ToBinary(new RegistryCommands.PublishToTopic(Topic.Accidents, frame)).Length);
+        Assert.Equal(frame.Utf8Json.Length + 4, serializer.ToBinary(new RegistryCommands.PublishToTopic(Topic.Accidents, frame)).Length);
+    }
+
+    [Fact]
+    public void A_numbered_frame_keeps_its_position_and_its_delta()
+    {
+        var sequence = new FrameSequence("k3x9ab12", 1_000_042, 41);
+        var frame = ServerMessages.Update(Topic.Cameras, [Entity("c1"), Entity("c2")], DateTimeOffset.UtcNow, sequence,
+            new EntityChanges(40, [Entity("c2")], ["c9"]));
+        var copy = RoundTrip(new RegistryCommands.PublishToTopic(Topic.Cameras, frame)).Frame;
+        Assert.Equal(sequence, copy.Sequence);
+        Assert.Equal(frame.Utf8Json, copy.Utf8Json);
+        Assert.Equal(40, copy.Delta!.BaseOffset);
+        Assert.Equal(frame.Delta!.Utf8Json, copy.Delta.Utf8Json);
+        Assert.Equal(Topic.Cameras, copy.ConflationTopic);
+
+        var heads = RoundTrip(new RegistryCommands.AnnounceHeads([new StreamPosition("k3x9ab12", 7), null, null, null, null, null, new StreamPosition("zz", 0)]));
+        Assert.Equal(new StreamPosition?[] { new("k3x9ab12", 7), null, null, null, null, null, new("zz", 0) }, heads.Heads);
+
+        var data = RoundTrip(new SequencerCommands.PublishData(ServerMessageType.Alert, null, """{"a":1}"""u8.ToArray()));
+        Assert.Equal((ServerMessageType.Alert, (Topic?)null, """{"a":1}"""), (data.Type, data.Topic, Encoding.UTF8.GetString(data.DataJson)));
+        var entities = RoundTrip(new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w1")]));
+        Assert.Equal((Topic.Weather, "w1"), (entities.Topic, entities.Entities.Single().Id));
+
+        var forwarded = RoundTrip(new SequencerCommands.Forwarded("origin1", 42, new SequencerCommands.PublishEntities(Topic.Weather, [Entity("w2")]), TestActor));
+        Assert.Equal(("origin1", 42L, TestActor), (forwarded.Origin, forwarded.Number, forwarded.ReplyTo));
+        Assert.Equal("w2", ((SequencerCommands.PublishEntities)forwarded.Publish).Entities.Single().Id);
+        Assert.Equal(new SequencerCommands.ForwardedUpTo("origin1", 42), RoundTrip(new SequencerCommands.ForwardedUpTo("origin1", 42)));
     }
 
     [Fact]

@@ -83,6 +83,19 @@ public sealed class TestClient : IAsyncDisposable
 
     public Task<JsonElement> NextOfTypeAsync(string type, TimeSpan? wait = null) => NextAsync(m => m.Type() == type, wait);
 
+    /// <summary>Once the connection has ended: takes every message that arrived but was not read yet into <see cref="Seen"/>.</summary>
+    public async Task DrainAsync()
+    {
+        await Closed.WaitAsync(DefaultWait);
+        while (_inbox.Reader.TryRead(out var message)) Seen.Add(message);
+    }
+
+    /// <summary>The position of the last UPDATE or ALERT seen on <paramref name="stream"/> (a topic, or "all" for messages without one).</summary>
+    public (string Epoch, long Offset)? LastPosition(string stream) =>
+        Seen.LastOrDefault(m => m.IsOnStream(stream)) is { ValueKind: JsonValueKind.Object } last
+            ? (last.GetProperty("epoch").GetString()!, last.GetProperty("offset").GetInt64())
+            : null;
+
     /// <summary>Waits for the connection ACK and the SNAPSHOT, asserting that they come first and in that order.</summary>
     public async Task<(JsonElement Ack, JsonElement Snapshot)> ExpectGreetingAsync()
     {
