@@ -88,9 +88,7 @@ test('shows disconnected when the server stops, reconnects when it comes back an
   }
 });
 
-test('after its link was cut while the server stayed up, the page shows every ALERT published meanwhile', async (t) => {
-  const snapshot = await snapshotCounts();
-  if (!snapshot.positions) { t.skip('the server sends no positions yet: nothing to resume from'); return; }
+test('after its link was cut while the server stayed up, the page shows every ALERT published meanwhile', async () => {
   const proxy = await new Proxy(service.port).listen();
   try {
     const { page } = await open(proxy.http);

@@ -169,17 +169,8 @@ test('`/` is the dashboard for a page request and the WebSocket for an upgrade, 
   socket.destroy();
 });
 
-/** Skips a test on a server without positions (before issue 9's resume). */
-async function needsPositions(t) {
-  const probe = client(service.ws, { topics: ['weather'] });
-  const snapshot = await next(probe, 'snapshot');
-  probe.close();
-  if (!snapshot.positions) t.skip('the server sends no positions: nothing to resume from');
-  return Boolean(snapshot.positions);
-}
 
-test('a link cut while the server stays up resumes: every ALERT published meanwhile arrives once, in order, and nothing is reported missed', async (t) => {
-  if (!await needsPositions(t)) return;
+test('a link cut while the server stays up resumes: every ALERT published meanwhile arrives once, in order, and nothing is reported missed', async () => {
   const proxy = await new Proxy(service.port).listen();
   try {
     const c = client(proxy.ws, { topics: ['accidents'] });
@@ -216,8 +207,7 @@ test('a link cut while the server stays up resumes: every ALERT published meanwh
   }
 });
 
-test('with deltas the client holds, at every offset, the same cameras as a client that gets whole lists', async (t) => {
-  if (!await needsPositions(t)) return;
+test('with deltas the client holds, at every offset, the same cameras as a client that gets whole lists', async () => {
   const withDeltas = client(service.ws, { topics: ['cameras'], delta: true });
   const full = client(service.ws, { topics: ['cameras'], delta: false });
   const byId = list => JSON.stringify([...list].sort((a, b) => a.id.localeCompare(b.id)));
