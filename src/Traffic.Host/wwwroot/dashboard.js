@@ -132,9 +132,8 @@ function renderPanel(topic, list) {
   setText(panel.count, String(seen.size));
   setText(panel.summary, spec.summary ? spec.summary(list) : '');
   setText(panel.updated, new Date().toLocaleTimeString([], { hour12: false }));
-  panel.section.classList.remove('flash');
-  void panel.section.offsetWidth; // restart the highlight
-  panel.section.classList.add('flash');
+  // A short highlight of the time, without forcing a layout (as restarting a CSS animation would).
+  panel.updated.animate?.([{ color: '#2fbf71' }, { color: '#7d8a99' }], { duration: 1000 });
 }
 
 function setText(node, text) {
@@ -231,10 +230,15 @@ function renderMarkers(topic, list) {
       markers.set(entity.id, marker);
       layer.append(marker);
     }
-    spec.place(marker, projection.x(longitude), projection.y(latitude), entity);
+    // Only entities that moved (or changed size) touch the SVG's geometry.
+    const where = `${longitude},${latitude},${entity.radiusMeters ?? ''}`;
+    if (marker.where !== where) {
+      marker.where = where;
+      spec.place(marker, projection.x(longitude), projection.y(latitude), entity);
+    }
     const tone = spec.tone(entity);
     if (marker.getAttribute('class') !== tone) marker.setAttribute('class', tone);
-    setText(marker.firstChild, `${PANELS[topic].text(entity)}: ${PANELS[topic].value(entity)}`);
+    setText(marker.firstChild, `${PANELS[topic].text(entity)}: ${PANELS[topic].value(entity)}`); // the tooltip
   }
   for (const [id, marker] of markers) {
     if (!seen.has(id)) { marker.remove(); markers.delete(id); }
@@ -316,7 +320,9 @@ function renderMissed(missed) {
   banner.hidden = missed.length === 0;
   if (missed.length === 0) return;
   const last = missed[missed.length - 1];
-  const streams = [...new Set(missed.map(m => `${m.stream} (${m.reason.replace('_', ' ')})`))].join(', ');
+  const byReason = new Map();
+  for (const m of missed) byReason.set(m.reason, new Set([...(byReason.get(m.reason) ?? []), m.stream]));
+  const streams = [...byReason].map(([reason, set]) => `${[...set].join(', ')} (${reason.replaceAll('_', ' ')})`).join('; ');
   setText($('missed-text'), `Reconnected at ${time(last.at)}: some alerts may have been missed on ${streams}.`);
 }
 $('missed-dismiss').addEventListener('click', () => client.acknowledgeMissed());
