@@ -157,3 +157,36 @@ test('subscribe and unsubscribe are sent while open and kept for the next connec
   client.close();
   assert.equal(client.getState().connection, 'closed');
 });
+
+test('a server that keeps refusing the positions (up, by its /health) is reconnected to without them; a server that is down keeps them', async () => {
+  let serverUp = false;
+  const asked = [];
+  const fetch = async url => { asked.push(url); if (!serverUp) throw new TypeError('fetch failed'); return { status: 200 }; };
+  const client = connected({ topics: ['accidents'], backoff: { initialMs: 1, maxMs: 1, jitter: 0 }, fetch });
+  FakeSocket.last.receive(snapshot({ accidents: position('e1', 5), all: position('e1', 1) }));
+  let seen = FakeSocket.instances.length;
+  const nextAttempt = async () => {
+    await until(() => FakeSocket.instances.length > seen, { what: 'the next attempt' });
+    seen = FakeSocket.instances.length;
+    return FakeSocket.last;
+  };
+  FakeSocket.last.drop(1006);
+  // Down: attempts fail before their ACK; from the third failure on /health is asked, and does not answer.
+  for (let i = 0; i < 4; i++) {
+    const attempt = await nextAttempt();
+    assert.equal(attempt.url.searchParams.get('since'), 'accidents:e1:5,all:e1:1', `attempt ${i + 1} resumes`);
+    attempt.drop(1006);
+  }
+  // Up, and (we say) refusing these positions: the fifth attempt fails while /health answers.
+  const refused = await nextAttempt();
+  assert.equal(refused.url.searchParams.get('since'), 'accidents:e1:5,all:e1:1');
+  serverUp = true;
+  refused.drop(1006);
+  const fresh = await nextAttempt();
+  assert.deepEqual(asked, Array(3).fill('http://example.test/health'));
+  assert.equal(fresh.url.searchParams.get('since'), null, 'the sixth starts afresh');
+  fresh.open().receive({ type: 'connection', topics: ['accidents'] }).receive(snapshot({ accidents: position('e2', 0), all: position('e2', 0) }));
+  assert.equal(client.getState().connection, 'open');
+  assert.deepEqual(client.getState().missed.map(m => m.stream), ['accidents', 'all']);
+  client.close();
+});

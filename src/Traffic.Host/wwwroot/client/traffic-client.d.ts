@@ -42,6 +42,7 @@ export interface TrafficClientOptions {
   backoff?: BackoffOptions;
   /** ALERTs kept in the state, newest first (200) */ maxAlerts?: number;
   /** a WebSocket constructor (default: the global one) */ WebSocket?: typeof WebSocket;
+  /** fetch, to ask /health whether a server that keeps refusing a resume is up (default: the global one) */ fetch?: typeof fetch;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'disconnected' | 'closed';

@@ -292,6 +292,11 @@ export class TrafficClient {
   _lost(cause) {
     this._clearTimers();
     if (this._stopped) return;
+    // A connection that carried `since` and ended before its ACK: the server may be down, or may
+    // refuse these positions (a 400 the browser cannot show); counted to tell them apart.
+    const resume = this._resume;
+    this._failedResumes = resume && !resume.acked && Object.keys(resume.asked).length > 0 ? (this._failedResumes ?? 0) + 1 : 0;
+    if (this._failedResumes >= 3) this._checkRefusedResume();
     this._emit('error', new Error(`connection lost (${cause.code ?? 'no code'}${cause.reason ? `: ${cause.reason}` : ''})`));
     this._scheduleReconnect(cause);
   }
@@ -301,6 +306,37 @@ export class TrafficClient {
     this._attempt += 1;
     this._setState({ connection: 'disconnected', rtt: null, attempt: this._attempt, retryAt: Date.now() + delay, closeCode: cause?.code ?? null });
     this._timer(() => { if (!this._stopped) this._open(); }, delay);
+  }
+
+  /**
+   * After 3 attempts in a row with `since` that ended before the ACK, asks the server's /health,
+   * right after the failure, whether it is up: if it answers, it is refusing these positions (a
+   * 400 the browser cannot show), so they are dropped and the next attempt starts afresh from a
+   * SNAPSHOT (reported as may-have-missed) instead of being locked out; if it does not answer,
+   * the server or the network is down and the positions are kept for its return.
+   */
+  async _checkRefusedResume() {
+    const positions = this._positions;
+    if (!await this._serverAnswers() || this._stopped || this._socket || this._positions !== positions) return;
+    this._emit('error', new Error(`the server refuses to resume from ${JSON.stringify(positions)}: starting afresh`));
+    this._positions = {};
+    this._lastUpdateOffset = {};
+    this._failedResumes = 0;
+  }
+
+  async _serverAnswers() {
+    const fetcher = this.options.fetch ?? globalThis.fetch;
+    if (!fetcher) return false;
+    const health = new URL(this.url);
+    health.protocol = health.protocol === 'wss:' ? 'https:' : 'http:';
+    health.pathname = '/health';
+    health.search = '';
+    try {
+      await fetcher(health.toString(), { mode: 'no-cors', cache: 'no-store' }); // any answer, even an opaque one
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops listening to a socket and closes it (a dead link may never report its close). */
@@ -349,6 +385,8 @@ export class TrafficClient {
     this._emit('message', message);
     switch (message.type) {
       case 'connection':
+        if (this._resume) this._resume.acked = true;
+        this._failedResumes = 0;
         this._setState({ connection: 'open', clientId: message.clientId ?? null, attempt: 0, closeCode: null });
         this._reconcileTopics(message.topics);
         break;
