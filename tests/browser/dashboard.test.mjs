@@ -20,7 +20,7 @@ async function open(base) {
   const errors = [];
   page.on('pageerror', e => errors.push(e.message));
   await page.goto(`${base}/${FAST}`);
-  await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 20000 });
+  await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 60000 });
   return { page, errors };
 }
 
@@ -57,12 +57,12 @@ test('an UPDATE and an ALERT posted to /api/publish appear on the page', async (
   await service.publish('UPDATE', 'weather', [{ id: 'urn:test:Weather:B1', name: 'Browser test weather', temperature: 33.3, weatherType: 'sunny',
     location: { latitude: 10.78, longitude: 106.7 } }]);
   const row = page.locator('[data-testid=panel-weather] li[data-id="urn:test:Weather:B1"]');
-  await row.waitFor();
+  await row.waitFor({ timeout: 60000 });
   assert.match(await row.textContent(), /Browser test weather.*33\.3 °C · sunny/);
 
   await service.publish('ALERT', 'accidents', { id: 'urn:test:Accident:B1', severity: 'high', alertType: 'severeAccident', message: 'Browser test crash on Nguyen Hue' });
   const alert = page.locator('[data-testid=alerts] li[data-id="urn:test:Accident:B1"]');
-  await alert.waitFor();
+  await alert.waitFor({ timeout: 60000 });
   assert.match(await alert.textContent(), /^\d{2}:\d{2}:\d{2}accidentssevereAccidentBrowser test crash on Nguyen Hue$/);
   assert.match(await alert.getAttribute('class'), /severity-high/);
   await page.close();
@@ -75,11 +75,11 @@ test('shows disconnected when the server stops, reconnects when it comes back an
     const { page } = await open(own.http);
     assert.equal(await page.locator('[data-testid=missed]').isVisible(), false);
     await own.stop();
-    await page.locator('[data-testid=connection][data-state=disconnected]').waitFor({ timeout: 20000 });
+    await page.locator('[data-testid=connection][data-state=disconnected]').waitFor({ timeout: 60000 });
     assert.match(await text(page, 'connection'), /disconnected · retry in \d+ s/);
     await own.start(); // same port; a new process: a new epoch, nothing to replay
     await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 60000 });
-    await page.locator('[data-testid=missed]').waitFor({ state: 'visible' });
+    await page.locator('[data-testid=missed]').waitFor({ state: 'visible', timeout: 60000 });
     assert.match(await text(page, 'missed'), /some alerts may have been missed on .*accidents/);
     await page.close();
   } finally {
@@ -92,14 +92,14 @@ test('after its link was cut while the server stayed up, the page shows every AL
   try {
     const { page } = await open(proxy.http);
     await proxy.cut();
-    await page.locator('[data-testid=connection][data-state=disconnected]').waitFor({ timeout: 20000 });
+    await page.locator('[data-testid=connection][data-state=disconnected]').waitFor({ timeout: 60000 });
     const ids = [1, 2, 3, 4, 5].map(n => `urn:test:Accident:away-${n}`);
     for (const id of ids) await service.publish('ALERT', 'accidents', { id, severity: 'high', message: id });
     await service.publish('ALERT', null, { id: 'urn:test:Everyone:away', message: 'to everyone' });
     await proxy.restore();
-    await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 30000 });
+    await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 60000 });
     for (const id of [...ids, 'urn:test:Everyone:away']) {
-      await page.locator(`[data-testid=alerts] li[data-id="${id}"]`).waitFor({ timeout: 20000 });
+      await page.locator(`[data-testid=alerts] li[data-id="${id}"]`).waitFor({ timeout: 60000 });
     }
     // Each once, in the order published (newest first on the page).
     const shown = await page.locator('[data-testid=alerts] li').evaluateAll(rows => rows.map(r => r.dataset.id).filter(id => id.includes('away')));

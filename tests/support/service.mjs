@@ -21,7 +21,7 @@ export function freePort() {
 }
 
 /** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
-export async function until(check, { timeoutMs = 20000, intervalMs = 50, what = 'condition' } = {}) {
+export async function until(check, { timeoutMs = 60000, intervalMs = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -62,7 +62,7 @@ export class Service {
       if (early !== null) throw new Error(`Traffic.Host exited with ${early}: ${this.output.slice(-2000)}`);
       const response = await fetch(`${this.http}/health`);
       return response.ok;
-    }, { timeoutMs: 60000, what: `Traffic.Host on port ${this.port}` });
+    }, { timeoutMs: 120000, what: `Traffic.Host on port ${this.port}` });
     return this;
   }
 

@@ -65,6 +65,8 @@ export interface TrafficState {
   attempt: number;
   /** when the next attempt starts (epoch ms), while disconnected */
   retryAt: number | null;
+  /** the wait chosen before that attempt, ms (back-off with jitter) */
+  retryDelay: number | null;
   closeCode?: number | null;
   /** each topic's current list of entities */
   topics: Readonly<Partial<Record<Topic, Entity[]>>>;

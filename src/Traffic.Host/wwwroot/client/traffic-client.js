@@ -145,6 +145,7 @@ export class TrafficClient {
       clientId: null,
       attempt: 0,
       retryAt: null,
+      retryDelay: null,
       topics: Object.freeze({}),
       alerts: Object.freeze([]),
       missed: Object.freeze([]),
@@ -304,7 +305,7 @@ export class TrafficClient {
   _scheduleReconnect(cause) {
     const delay = backoffDelay(this._attempt, this.options.backoff);
     this._attempt += 1;
-    this._setState({ connection: 'disconnected', rtt: null, attempt: this._attempt, retryAt: Date.now() + delay, closeCode: cause?.code ?? null });
+    this._setState({ connection: 'disconnected', rtt: null, attempt: this._attempt, retryAt: Date.now() + delay, retryDelay: delay, closeCode: cause?.code ?? null });
     this._timer(() => { if (!this._stopped) this._open(); }, delay);
   }
 
