@@ -1,7 +1,9 @@
 // Build, test and run the traffic real-time service.  dotnet tool restore && dotnet cake --target=<Task>
 //   Run        the service in the foreground (Ctrl+C, or SIGTERM to this process, stops it)
-//   Test       the whole suite (installs nginx first when missing: see TestTools)
-//   TestTools  what the suite needs besides .NET (nginx)
+//   Test       the whole suite: .NET specs, then the client library's Node tests and the dashboard's
+//              browser tests (installs nginx, Chromium and the npm packages first when missing: see TestTools)
+//   TestTools  what the suite needs besides .NET (nginx, chromium, tests/node_modules)
+//   TestJavaScript  only the Node and browser tests
 //   Build      restore once, build with warnings as errors
 //   Bench, BenchSmoke  the benchmark (bench/README.md)
 
@@ -22,6 +24,9 @@ var solution = "./Traffic.sln";
 var testResults = "./TestResults";
 var hostProject = "./src/Traffic.Host";
 var hostDll = $"{hostProject}/bin/{configuration}/net10.0/Traffic.Host.dll";
+var jsTests = "./tests"; // tests/client (Node), tests/browser (Chromium); packages: ./package.json
+var jsResults = testResults + "/javascript.tap";
+var chromiumPath = "/usr/bin/chromium";
 var hostExitCode = 0; // the Run task ends with the service's own exit code (2: bad setting, 3: port taken)
 
 //////////////////////////////////////////////////////////////////////
@@ -58,17 +63,32 @@ Task("Build")
 });
 
 Task("TestTools")
-    .Description("What the suite runs besides .NET: nginx, which the cluster spec puts in front of three nodes.")
+    .Description("What the suite runs besides .NET: nginx (the cluster spec), Chromium and playwright-core (the browser tests).")
     .Does(() =>
 {
-    var onPath = (EnvironmentVariable("PATH") ?? "").Split(':').Any(d => System.IO.File.Exists(System.IO.Path.Combine(d, "nginx")));
-    if (onPath || System.IO.File.Exists("/usr/sbin/nginx")) return;
-    Information("Installing nginx for the cluster spec (apt-get, needs root)");
-    var exit = StartProcess("bash", new ProcessSettings
+    bool OnPath(string tool) => (EnvironmentVariable("PATH") ?? "").Split(':').Any(d => System.IO.File.Exists(System.IO.Path.Combine(d, tool)));
+    var missing = new List<string>();
+    if (!OnPath("nginx") && !System.IO.File.Exists("/usr/sbin/nginx")) missing.Add("nginx");
+    if (!System.IO.File.Exists(chromiumPath)) missing.Add("chromium");
+    if (missing.Count > 0)
     {
-        Arguments = "-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx > /dev/null\"",
-    });
-    if (exit != 0) throw new Exception("nginx is needed by the cluster spec and could not be installed: run apt-get install -y nginx");
+        var packages = string.Join(" ", missing);
+        Information("Installing {0} for the suite (apt-get, needs root)", packages);
+        var exit = StartProcess("bash", new ProcessSettings
+        {
+            Arguments = $"-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {packages} > /dev/null\"",
+        });
+        if (exit != 0) throw new Exception($"the suite needs {packages} and could not install it: run apt-get install -y {packages}");
+    }
+    // The Node and browser tests' packages (package-lock.json at the root, so that the React
+    // hook's `import 'react'` resolves from wwwroot too): playwright-core drives the system's
+    // Chromium (it downloads no browser); react is there for the hook's test.
+    if (!System.IO.File.Exists("./node_modules/playwright-core/package.json") || !System.IO.File.Exists("./node_modules/react/package.json"))
+    {
+        Information("Installing the JavaScript tests' packages (npm ci)");
+        var exit = StartProcess("npm", new ProcessSettings { Arguments = "ci --no-audit --no-fund" });
+        if (exit != 0) throw new Exception($"npm ci failed with exit code {exit}");
+    }
 });
 
 Task("Test")
@@ -78,25 +98,49 @@ Task("Test")
     .IsDependentOn("Build")
     .Does(() =>
 {
-    DotNetTest(solution, new DotNetTestSettings
+    Exception dotnetFailure = null;
+    try
     {
-        Configuration = configuration,
-        NoBuild = true,
-        NoRestore = true,
-        ResultsDirectory = testResults,
-        Loggers = { "trx;LogFileName=tests.trx", "console;verbosity=normal" },
-    });
+        DotNetTest(solution, new DotNetTestSettings
+        {
+            Configuration = configuration,
+            NoBuild = true,
+            NoRestore = true,
+            ResultsDirectory = testResults,
+            Loggers = { "trx;LogFileName=tests.trx", "console;verbosity=normal" },
+        });
+    }
+    catch (Exception e) { dotnetFailure = e; } // the JavaScript tests run all the same
+    var jsExit = RunJavaScriptTests();
+    if (dotnetFailure is not null) throw dotnetFailure;
+    if (jsExit != 0) throw new Exception($"the client library and browser tests failed (node exited with {jsExit})");
 })
     .Finally(() =>
 {
     // One plain closing line, whatever the runner printed: "Tests: N passed, N failed, N skipped".
+    // .NET's counts from its trx, the Node test runner's from its TAP summary (# pass N ...).
     var trx = GetFiles(testResults + "/**/*.trx");
-    if (trx.Count == 0) return;
-    var counters = System.Xml.Linq.XDocument.Load(trx.First().FullPath)
+    var tap = System.IO.File.Exists(jsResults) ? System.IO.File.ReadAllLines(jsResults) : Array.Empty<string>();
+    if (trx.Count == 0 && tap.Length == 0) return;
+    var counters = trx.Count == 0 ? null : System.Xml.Linq.XDocument.Load(trx.First().FullPath)
         .Descendants().First(e => e.Name.LocalName == "Counters");
-    int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
+    int Count(string name) => int.Parse(counters?.Attribute(name)?.Value ?? "0");
+    int Tap(string name) => tap.Where(l => l.StartsWith($"# {name} ")).Select(l => int.Parse(l.Substring(name.Length + 3))).LastOrDefault();
+    var passed = Count("passed") + Tap("pass");
+    var failed = Count("failed") + Count("error") + Count("timeout") + Tap("fail") + Tap("cancelled");
+    var skipped = Count("notExecuted") + Tap("skipped") + Tap("todo");
     // Plain text, no colours: CI reads this line.
-    Console.WriteLine($"Tests: {Count("passed")} passed, {Count("failed") + Count("error") + Count("timeout")} failed, {Count("notExecuted")} skipped");
+    Console.WriteLine($"Tests: {passed} passed, {failed} failed, {skipped} skipped");
+});
+
+Task("TestJavaScript")
+    .Description("Only the client library's Node tests and the dashboard's browser tests (part of Test).")
+    .IsDependentOn("TestTools")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var exit = RunJavaScriptTests();
+    if (exit != 0) throw new Exception($"the client library and browser tests failed (node exited with {exit})");
 });
 
 Task("Run")
@@ -164,6 +208,39 @@ int RunInForeground(string dll, string workingDirectory)
     using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, PassOn);
     host.WaitForExit();
     return host.ExitCode;
+}
+
+// The client library's Node tests and the dashboard's browser tests (node:test), against the
+// built host; the spec reporter for people, a TAP file for the closing line's counts.
+int RunJavaScriptTests()
+{
+    var files = GetFiles($"{jsTests}/client/*.test.mjs").Concat(GetFiles($"{jsTests}/browser/*.test.mjs"))
+        .Select(f => System.IO.Path.GetRelativePath(System.IO.Path.GetFullPath(jsTests), f.FullPath)).ToList();
+    var args = new List<string>();
+    if (NodeMajorVersion() < 22) args.Add("--experimental-websocket"); // Node 22 has WebSocket by default
+    args.AddRange(new[] { "--test", "--test-concurrency=1", "--test-timeout=180000", // a hung test fails, not the run
+        "--test-reporter=spec", "--test-reporter-destination=stdout",
+        "--test-reporter=tap", $"--test-reporter-destination={System.IO.Path.GetFullPath(jsResults)}" });
+    args.AddRange(files);
+    System.IO.Directory.CreateDirectory(testResults);
+    Information("Client library and browser tests: node {0}", string.Join(" ", args));
+    return StartProcess("node", new ProcessSettings
+    {
+        Arguments = string.Join(" ", args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)),
+        WorkingDirectory = jsTests,
+        EnvironmentVariables = new Dictionary<string, string>
+        {
+            ["TRAFFIC_HOST_DLL"] = System.IO.Path.GetFullPath(hostDll),
+            ["CHROMIUM_PATH"] = chromiumPath,
+        },
+    });
+}
+
+int NodeMajorVersion()
+{
+    var exit = StartProcess("node", new ProcessSettings { Arguments = "-p process.versions.node", RedirectStandardOutput = true }, out var lines);
+    if (exit != 0) throw new Exception("node is needed by the client library and browser tests");
+    return int.Parse(lines.First().Split('.')[0]);
 }
 
 // No managed API sends a signal other than SIGKILL to another process.

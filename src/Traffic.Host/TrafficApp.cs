@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Traffic.Actors.Aggregation;
@@ -60,6 +62,8 @@ public static class TrafficApp
         var app = builder.Build();
         app.UseForwardedHeaders(forwarded);
         app.UseStatusCodePages();
+        UseDashboard(app);
+        app.UseRouting(); // after the dashboard's files: `/` is the WebSocket endpoint's route too
         app.UseRateLimiter();
         app.UseMiddleware<ActivityTrackingUpgradeMiddleware>(); // must wrap the upgrade before UseWebSockets
         app.UseWebSockets();
@@ -81,6 +85,25 @@ public static class TrafficApp
             app.Lifetime.ApplicationStopping.Register(() => hub.Tell(closeAll));
         });
         return app;
+    }
+
+    /// <summary>
+    /// The dashboard and the client library (wwwroot, copied to the build output): a plain GET of
+    /// `/` is the page, while a WebSocket upgrade to `/` (or `/ws`) goes on to the endpoint. Most
+    /// upgrades never get here (DirectWebSocketMiddleware takes them first); this serves the ones
+    /// that come on a reused keep-alive connection.
+    /// </summary>
+    private static void UseDashboard(WebApplication app)
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (!Directory.Exists(root)) return;
+        var files = new PhysicalFileProvider(root);
+        var types = new FileExtensionContentTypeProvider();
+        types.Mappings[".ts"] = "text/plain; charset=utf-8"; // the client library's .d.ts, for editors
+        app.UseWhen(context => !context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase),
+            page => page
+                .UseDefaultFiles(new DefaultFilesOptions { FileProvider = files })
+                .UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types }));
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, TrafficMetrics metrics)
