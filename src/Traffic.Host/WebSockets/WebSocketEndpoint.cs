@@ -13,7 +13,7 @@ namespace Traffic.Host.WebSockets;
 /// <summary>
 /// The standard ASP.NET Core way of accepting a WebSocket at `/` and `/ws`. Most connections never
 /// reach it (<see cref="DirectWebSocketMiddleware"/> accepts them first); it serves an upgrade that
-/// arrives as a later request on a reused HTTP connection, and answers plain HTTP requests with 426.
+/// arrives as a later request on a reused HTTP connection, and answers plain HTTP requests to `/ws` with 426 (a plain GET of `/` is the dashboard, served as a static file before routing).
 /// </summary>
 public static class WebSocketEndpoint
 {
