@@ -165,10 +165,15 @@ public sealed class TopicRegistryActor : ReceiveActor
         return refused;
     }
 
+    /// <summary>
+    /// Once a socket has refused a frame it gets nothing more from here: a later frame that found room
+    /// would leave a gap the client cannot see (it would resume from past it, and lose the refused one).
+    /// What was queued before still goes out, then the close (1013), and the client resumes from there.
+    /// </summary>
     private static bool Send(Subscriber subscriber, ServerFrame frame)
     {
-        if (subscriber.Socket.TrySend(frame)) return true;
         if (subscriber.Overflowed) return false;
+        if (subscriber.Socket.TrySend(frame)) return true;
         // Tell the connection once; it closes the socket and its Terminated removes it here.
         subscriber.Overflowed = true;
         subscriber.Connection.Tell(SocketEvents.OutboundOverflow.Instance);

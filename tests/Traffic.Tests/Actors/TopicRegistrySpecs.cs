@@ -121,6 +121,20 @@ public sealed class TopicRegistrySpecs : TestKit
     }
 
     [Fact]
+    public void After_a_refused_frame_a_socket_gets_nothing_more_so_the_client_never_sees_a_gap()
+    {
+        var (connection, socket) = Connect(TopicSet.All);
+        socket.Accepting = false;
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Accidents, Update(Topic.Accidents, "refused")));
+        connection.ExpectMsg<SocketEvents.OutboundOverflow>();
+        socket.Accepting = true; // the queue drained a little: the next frame would fit
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Accidents, Update(Topic.Accidents, "after")));
+        _registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+        socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public void Metrics_count_subscribers_and_each_publishs_delivered_and_refused_frames_once()
     {
         using var meter = new System.Diagnostics.Metrics.Meter("registry-spec");
