@@ -1,0 +1,362 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+
+namespace Bench.LoadGen;
+
+/// <summary>
+/// What one connection received on the accidents stream: every numbered frame's offset and
+/// arrival time, in order, plus its SNAPSHOT position and RESUMED answer. Written only by that
+/// connection's receive loop; read by the scenario once the loop has ended (or, for
+/// <see cref="Last"/>, while it runs).
+/// </summary>
+public sealed class StreamLog
+{
+    public readonly List<long> Offsets = new();
+    public readonly List<long> Arrivals = new();
+    public string? Epoch;
+    public long SnapshotOffset = -1;
+    public long Snapshots;
+    private long _last = -1;
+    public long Unparsed;
+    public bool? Recovered;
+    public string? NotRecoveredReason;
+    public long ResumedFrom = -1, ResumedTo = -1;
+    public long ResumedAt;
+
+    /// <summary>The last position this connection knows: the newest offset received, or the SNAPSHOT's.</summary>
+    public long Last => Volatile.Read(ref _last);
+
+    public void SetLast(long offset) => Volatile.Write(ref _last, offset);
+}
+
+/// <summary>Reconnect storm (issue 9): every subscriber drops at once and comes back with its position.</summary>
+public sealed partial class Scenarios
+{
+    private const int AccidentsTopic = 3; // Topics.All[3]
+
+    private static ReadOnlySpan<byte> OffsetKey => "\"offset\":"u8;
+    private static ReadOnlySpan<byte> EpochKey => "\"epoch\":\""u8;
+    private static ReadOnlySpan<byte> PositionsKey => "\"positions\":"u8;
+    private static ReadOnlySpan<byte> AccidentsKey => "\"accidents\":"u8;
+    private static ReadOnlySpan<byte> RecoveredTrue => "\"recovered\":true"u8;
+    private static ReadOnlySpan<byte> ReasonKey => "\"reason\":\""u8;
+    private static ReadOnlySpan<byte> FromKey => "\"from\":"u8;
+    private static ReadOnlySpan<byte> ToKey => "\"to\":"u8;
+
+    /// <summary>
+    /// N subscribers of accidents and one witness; ALERTs posted to accidents at a steady rate the
+    /// whole time. The N drop at once (TCP abort, no close handshake), stay away --away-seconds,
+    /// and come back at once with ?topics=accidents&amp;since=accidents:EPOCH:OFFSET (their last
+    /// position); publishing goes on for --step-seconds, then stops and everyone catches up.
+    /// Compared with the witness, which stayed connected: lost, duplicated, recovered, and the
+    /// time until each client holds every message the witness had when the reconnect began.
+    /// </summary>
+    private async Task<ScenarioResult> ReconnectStormAsync()
+    {
+        var n = o.N ?? (o.Smoke ? 40 : 2000);
+        var rate = o.Rates?[0] ?? (o.Smoke ? 20 : 50);
+        var phase = o.StepSeconds ?? (o.Smoke ? 1 : 5);
+        var away = o.AwaySeconds ?? (o.Smoke ? 0.5 : 2);
+        var res = new ScenarioResult($"n={n}, {rate:0.##} ALERT/s, away {away:0.#} s");
+        using var alerts = new Publisher(o.Url, o.Key, o.FrameBytes, messageType: "ALERT");
+        await using var sampler = new ServerSampler(o.ServerPid, SamplesPath("reconnect-storm"), TimeSpan.FromSeconds(o.SampleSeconds ?? (o.Smoke ? 0.5 : 1)));
+        // SNAPSHOTs carry every topic's state (~50 KB with the simulated city): room for a whole one.
+        await using var pool = new ClientPool(o.WsUri, _tracker, 64 * 1024);
+        pool.OnFrameOverride = OnStreamFrame;
+        var accidents = 1 << AccidentsTopic;
+        var baseUri = ClientPool.UriFor(o.WsUri, accidents);
+
+        // One ALERT first, so that the stream has a position every SNAPSHOT names.
+        var warm = _tracker.Begin("reconnect-storm warm-up", 1, 1);
+        await alerts.PublishNowAsync(warm, 0, AccidentsTopic);
+
+        var witnessLog = new StreamLog();
+        var witness = new Conn(n, accidents, 64 * 1024) { Tag = witnessLog, Url = baseUri };
+        if (!await pool.ConnectOneAsync(witness, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(15)))
+        {
+            res.Notes.Add($"the witness could not connect: {witness.Error}");
+            return res;
+        }
+
+        // The N clients, first connection.
+        sampler.Phase = "connect";
+        var first = new StreamLog[n];
+        var conns = new Conn[n];
+        for (var i = 0; i < n; i++)
+        {
+            first[i] = new StreamLog();
+            conns[i] = new Conn(i, accidents, 64 * 1024) { Tag = first[i], Url = baseUri };
+        }
+        pool.Conns.Add(witness);
+        pool.Conns.AddRange(conns); // disposed with the pool
+        var t0 = Stopwatch.GetTimestamp();
+        var connected = await ConnectAllAsync(pool, conns);
+        log($"reconnect-storm: {connected}/{n} clients and the witness connected in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s");
+        if (connected == 0)
+        {
+            res.Notes.Add($"no client connected: {pool.FirstError}");
+            return res;
+        }
+        await WaitForServerClientsAsync(connected + 1, TimeSpan.FromSeconds(15));
+        var rssBefore = sampler.Sample()?.RssMb;
+
+        // Publishing: one step long enough for every phase; stopped when the last phase ends.
+        var longest = phase + away + 60 + phase;
+        var step = _tracker.Begin("reconnect-storm ALERTs", (int)Math.Ceiling(rate * longest), 1);
+        using var stopPublishing = new CancellationTokenSource();
+        sampler.Phase = "publishing";
+        var publishing = alerts.RunAsync(step, rate, _ => AccidentsTopic, TimeSpan.FromSeconds(o.DrainMax), stopPublishing.Token);
+        await Task.Delay(TimeSpan.FromSeconds(phase));
+
+        // Everyone drops at once: abortive close, no close handshake, as a network blink does.
+        sampler.Phase = "away";
+        var dropAt = Stopwatch.GetTimestamp();
+        foreach (var c in conns) { c.Open = false; try { c.Ws?.Abort(); } catch (Exception) { } }
+        var loopsEnded = Stopwatch.GetTimestamp() + 10 * Stopwatch.Frequency;
+        while (conns.Any(c => c.ConnectedAt != 0 && !c.ReceiveDone) && Stopwatch.GetTimestamp() < loopsEnded)
+            await Task.Delay(20);
+        var awayLeft = away - Stopwatch.GetElapsedTime(dropAt).TotalSeconds;
+        if (awayLeft > 0) await Task.Delay(TimeSpan.FromSeconds(awayLeft));
+
+        // Everyone comes back at once, each with the last position it saw.
+        var second = new StreamLog[n];
+        var again = new Conn[n];
+        var sentPositions = new long[n];
+        string? epoch = witnessLog.Epoch;
+        for (var i = 0; i < n; i++)
+        {
+            second[i] = new StreamLog();
+            sentPositions[i] = first[i].Last;
+            var ep = first[i].Epoch ?? epoch;
+            var url = sentPositions[i] >= 0 && ep is not null
+                ? new Uri(baseUri + $"&since=accidents:{ep}:{sentPositions[i]}")
+                : baseUri;
+            again[i] = new Conn(i, accidents, 64 * 1024) { Tag = second[i], Url = url };
+        }
+        pool.Conns.AddRange(again);
+        sampler.Phase = "reconnect";
+        var reconnectAt = Stopwatch.GetTimestamp();
+        var witnessHeadAtReconnect = witnessLog.Last;
+        var reconnected = await ConnectAllAsync(pool, again, retries: 3);
+        var reconnectSecs = Stopwatch.GetElapsedTime(reconnectAt).TotalSeconds;
+        log($"reconnect-storm: {reconnected}/{n} back in {reconnectSecs:0.0} s (witness head at the start {witnessHeadAtReconnect}; away {Stopwatch.GetElapsedTime(dropAt).TotalSeconds - reconnectSecs:0.0} s)");
+        sampler.Phase = "publishing after";
+        await Task.Delay(TimeSpan.FromSeconds(phase));
+        stopPublishing.Cancel();
+        await publishing;
+
+        // Catch-up: until every client that came back has the witness's last offset, the
+        // witness has heard nothing new for a second, or --drain-max.
+        sampler.Phase = "catch-up";
+        var drainStart = Stopwatch.GetTimestamp();
+        var witnessLast = -1L;
+        var witnessStableSince = drainStart;
+        while (true)
+        {
+            var head = witnessLog.Last;
+            var now = Stopwatch.GetTimestamp();
+            if (head != witnessLast) { witnessLast = head; witnessStableSince = now; }
+            var behind = again.Count(c => c.ConnectionFrameAt != 0 && ((StreamLog)c.Tag!).Last < head);
+            if (behind == 0 && now - witnessStableSince > Stopwatch.Frequency) break;
+            if (now - drainStart > (long)(o.DrainMax * Stopwatch.Frequency)) break;
+            await Task.Delay(20);
+        }
+        var rssEnd = sampler.Sample()?.RssMb;
+        var replayedByServer = await pub.MetricSumAsync("traffic_messages_replayed_total");
+        // Stop the receive loops before reading their logs.
+        foreach (var c in again.Append(witness)) { c.Open = false; try { c.Ws?.Abort(); } catch (Exception) { } }
+        var stopDeadline = Stopwatch.GetTimestamp() + 5 * Stopwatch.Frequency;
+        while (again.Append(witness).Any(c => c.ConnectedAt != 0 && !c.ReceiveDone) && Stopwatch.GetTimestamp() < stopDeadline)
+            await Task.Delay(20);
+
+        // ---- analysis against the witness
+        var witnessSet = new HashSet<long>(witnessLog.Offsets);
+        var witnessSorted = witnessSet.OrderBy(x => x).ToArray();
+        var witnessGaps = 0L;
+        for (var k = 1; k < witnessSorted.Length; k++) witnessGaps += witnessSorted[k] - witnessSorted[k - 1] - 1;
+        var witnessDups = witnessLog.Offsets.Count - witnessSet.Count;
+        long lost = 0, dupBefore = 0, dupAfter = 0, dupAcross = 0, recoveredMsgs = 0, resumedTrue = 0, resumedFalse = 0, resumedNone = 0;
+        long missedWhileAway = 0, unknownToWitness = 0, snapshotsAfter = 0;
+        int clientsWithLoss = 0, clientsWithDup = 0, notCaughtUp = 0;
+        var recoverMs = new List<double>();
+        var reasons = new Dictionary<string, int>();
+        for (var i = 0; i < n; i++)
+        {
+            var a = first[i];
+            var b = second[i];
+            if (again[i].ConnectionFrameAt == 0) { notCaughtUp++; continue; }
+            var before = new HashSet<long>();
+            foreach (var off in a.Offsets) if (!before.Add(off)) dupBefore++;
+            var after = new HashSet<long>();
+            foreach (var off in b.Offsets) if (!after.Add(off)) dupAfter++;
+            var across = before.Count(after.Contains);
+            dupAcross += across;
+            if (across > 0 || after.Count != b.Offsets.Count || before.Count != a.Offsets.Count) clientsWithDup++;
+            switch (b.Recovered)
+            {
+                case true: resumedTrue++; break;
+                case false:
+                    resumedFalse++;
+                    var r = b.NotRecoveredReason ?? "?";
+                    reasons[r] = reasons.GetValueOrDefault(r) + 1;
+                    break;
+                default: resumedNone++; break;
+            }
+            snapshotsAfter += b.Snapshots;
+            if (b.ResumedFrom >= 0) recoveredMsgs += b.Offsets.Count(off => off >= b.ResumedFrom && off <= b.ResumedTo);
+            // Lost: what the witness saw after the client's start that the client never got.
+            var start = a.SnapshotOffset >= 0 ? a.SnapshotOffset : (a.Offsets.Count > 0 ? a.Offsets[0] - 1 : long.MaxValue);
+            var clientLost = 0L;
+            foreach (var w in witnessSorted)
+                if (w > start && !before.Contains(w) && !after.Contains(w)) clientLost++;
+            lost += clientLost;
+            if (clientLost > 0) clientsWithLoss++;
+            foreach (var off in after) if (!witnessSet.Contains(off)) unknownToWitness++;
+            // Time to recover: until it holds every offset the witness had when the reconnect began.
+            var pos = sentPositions[i];
+            var needed = witnessSorted.Where(w => w > pos && w <= witnessHeadAtReconnect).ToArray();
+            missedWhileAway += needed.Length;
+            if (needed.All(after.Contains))
+            {
+                var at = b.ResumedAt != 0 ? b.ResumedAt : again[i].ConnectionFrameAt;
+                if (needed.Length > 0)
+                {
+                    var latest = 0L;
+                    for (var k = 0; k < b.Offsets.Count; k++)
+                        if (b.Offsets[k] <= witnessHeadAtReconnect && b.Offsets[k] > pos) latest = Math.Max(latest, b.Arrivals[k]);
+                    at = latest;
+                }
+                recoverMs.Add((at - reconnectAt) * 1000.0 / Stopwatch.Frequency);
+            }
+            else notCaughtUp++;
+        }
+        recoverMs.Sort();
+        double? Q(double q) => recoverMs.Count == 0 ? null : Math.Round(recoverMs[Math.Min(recoverMs.Count - 1, (int)Math.Ceiling(q * recoverMs.Count) - 1)], 1);
+        var readings = sampler.Readings;
+        var rssPeak = readings.Count > 0 ? readings.Max(x => x.RssMb) : (double?)null;
+        var duplicates = dupBefore + dupAfter + dupAcross;
+        var pass = lost == 0 && duplicates == 0 && reconnected == n && notCaughtUp == 0 && witnessGaps == 0;
+        res.Steps.Add(new Dictionary<string, object?>
+        {
+            ["step"] = 1, ["name"] = $"{n} drop at once, away {away:0.#} s, back with since=",
+            ["subscribers"] = n, ["connected"] = connected, ["reconnected"] = reconnected, ["failures"] = pool.ConnectFailures,
+            ["targetPublishPerSec"] = rate, ["published"] = step.Published, ["accepted"] = step.AcceptedCount,
+            ["postRejected"] = step.PostRejected, ["postErrors"] = step.PostErrors,
+            ["witnessMessages"] = witnessSet.Count, ["witnessGaps"] = witnessGaps, ["witnessDuplicates"] = witnessDups,
+            ["missedWhileAway"] = missedWhileAway, ["recovered"] = recoveredMsgs, ["serverReplayed"] = replayedByServer,
+            ["lost"] = lost, ["subscribersWithLoss"] = clientsWithLoss,
+            ["duplicates"] = duplicates, ["duplicatesBefore"] = dupBefore, ["duplicatesAfter"] = dupAfter, ["duplicatesAcross"] = dupAcross,
+            ["subscribersWithDuplicates"] = clientsWithDup, ["unknownToWitness"] = unknownToWitness,
+            ["resumedTrue"] = resumedTrue, ["resumedFalse"] = resumedFalse, ["resumedMissing"] = resumedNone,
+            ["notRecoveredReasons"] = reasons.Count == 0 ? null : string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}")),
+            ["snapshotsAfterReconnect"] = snapshotsAfter, ["notCaughtUp"] = notCaughtUp,
+            ["reconnectSeconds"] = Math.Round(reconnectSecs, 2),
+            ["recoverP50Ms"] = Q(0.5), ["recoverP99Ms"] = Q(0.99), ["recoverMaxMs"] = recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null,
+            ["serverRssBeforeMB"] = rssBefore, ["serverRssPeakMB"] = rssPeak, ["serverRssEndMB"] = rssEnd,
+            ["firstError"] = pool.FirstError, ["pass"] = pass,
+        });
+        log($"reconnect-storm: published {step.Published} (accepted {step.AcceptedCount}); witness {witnessSet.Count} messages ({witnessGaps} gaps); " +
+            $"missed while away {missedWhileAway}, recovered {recoveredMsgs} (server replayed {replayedByServer}); lost {lost} ({clientsWithLoss} clients), " +
+            $"duplicated {duplicates} (before {dupBefore}, after {dupAfter}, across {dupAcross}); RESUMED true {resumedTrue} / false {resumedFalse} / none {resumedNone}; " +
+            $"recover p50 {Q(0.5)} ms, p99 {Q(0.99)} ms, max {(recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null)} ms; not caught up {notCaughtUp}; " +
+            $"server RSS {rssBefore} -> peak {rssPeak} -> {rssEnd} MB");
+        res.Metric("lost", lost, "messages", "lower");
+        res.Metric("duplicated", duplicates, "messages", "lower");
+        res.Metric("recoverP99Ms", Q(0.99), "ms", "lower");
+        res.Metric("recoverP50Ms", Q(0.5), "ms", "lower", headline: false);
+        res.Metric("recoverMaxMs", recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null, "ms", "lower", headline: false);
+        res.Metric("messagesRecovered", recoveredMsgs, "messages", "higher", headline: false);
+        res.Metric("resumedRecoveredTrue", resumedTrue, "clients", "higher", headline: false);
+        res.Metric("resumedRecoveredFalse", resumedFalse, "clients", "lower", headline: false);
+        res.Metric("serverRssPeakMB", rssPeak, "MB", "lower", headline: false);
+        res.Metric("serverRssEndMB", rssEnd, "MB", "lower", headline: false);
+        res.Notes.Add($"samples: {Path.GetFileName(sampler.CsvPath)}");
+        if (!pass)
+            res.Notes.Add($"not clean: lost {lost}, duplicated {duplicates}, reconnected {reconnected}/{n}, not caught up {notCaughtUp}, witness gaps {witnessGaps}");
+        // Like the soak: a lost or duplicated message fails the run (also in --smoke).
+        res.Ok = witnessSet.Count > 0 && reconnected > 0 && lost == 0 && duplicates == 0;
+        return res;
+    }
+
+    /// <summary>Connects every conn (o.Concurrency handshakes in flight), each retried a few times; returns how many made it.</summary>
+    private async Task<int> ConnectAllAsync(ClientPool pool, Conn[] conns, int retries = 0)
+    {
+        using var gate = new SemaphoreSlim(o.Concurrency);
+        var tasks = conns.Select(async c =>
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                await gate.WaitAsync();
+                bool ok;
+                try { ok = await pool.ConnectOneAsync(c, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(15)); }
+                finally { gate.Release(); }
+                if (ok) return true;
+                if (attempt >= retries) return false;
+                c.Failed = false;
+                await Task.Delay(200 * (attempt + 1));
+            }
+        }).ToArray();
+        return (await Task.WhenAll(tasks)).Count(x => x);
+    }
+
+    /// <summary>Receive loop hook of the reconnect storm: positions from UPDATE/ALERT, SNAPSHOT and RESUMED frames.</summary>
+    private static void OnStreamFrame(Conn c, ReadOnlySpan<byte> frame, long now)
+    {
+        if (c.Tag is not StreamLog log) return;
+        var head = frame[..Math.Min(frame.Length, 40)];
+        if (head.IndexOf("\"ALERT\""u8) >= 0 || head.IndexOf("\"UPDATE\""u8) >= 0)
+        {
+            if (!TryNumberAfter(frame, OffsetKey, out var offset)) { log.Unparsed++; return; }
+            log.Epoch ??= StringAfter(frame, EpochKey);
+            log.Offsets.Add(offset);
+            log.Arrivals.Add(now);
+            log.SetLast(offset);
+        }
+        else if (head.IndexOf("\"SNAPSHOT\""u8) >= 0)
+        {
+            log.Snapshots++;
+            var at = frame.IndexOf(PositionsKey);
+            if (at < 0) return;
+            var positions = frame[at..];
+            var acc = positions.IndexOf(AccidentsKey);
+            if (acc < 0) return;
+            var entry = positions[acc..];
+            entry = entry[..(entry.IndexOf((byte)'}') is var end and >= 0 ? end : entry.Length)];
+            if (!TryNumberAfter(entry, OffsetKey, out var offset)) return;
+            log.Epoch = StringAfter(entry, EpochKey) ?? log.Epoch;
+            if (log.SnapshotOffset < 0) log.SnapshotOffset = offset;
+            if (offset > log.Last) log.SetLast(offset);
+        }
+        else if (head.IndexOf("\"RESUMED\""u8) >= 0)
+        {
+            log.ResumedAt = now;
+            var acc = frame.IndexOf(AccidentsKey);
+            if (acc < 0) return;
+            var entry = frame[acc..];
+            entry = entry[..(entry.IndexOf((byte)'}') is var end and >= 0 ? end : entry.Length)];
+            log.Recovered = entry.IndexOf(RecoveredTrue) >= 0;
+            if (log.Recovered == false) log.NotRecoveredReason = StringAfter(entry, ReasonKey);
+            if (TryNumberAfter(entry, FromKey, out var from) && TryNumberAfter(entry, ToKey, out var to))
+            {
+                log.ResumedFrom = from;
+                log.ResumedTo = to;
+            }
+        }
+    }
+
+    private static bool TryNumberAfter(ReadOnlySpan<byte> s, ReadOnlySpan<byte> key, out long value)
+    {
+        value = 0;
+        var at = s.IndexOf(key);
+        return at >= 0 && Utf8Parser.TryParse(s[(at + key.Length)..], out value, out _);
+    }
+
+    private static string? StringAfter(ReadOnlySpan<byte> s, ReadOnlySpan<byte> key)
+    {
+        var at = s.IndexOf(key);
+        if (at < 0) return null;
+        var rest = s[(at + key.Length)..];
+        var end = rest.IndexOf((byte)'"');
+        return end < 0 ? null : System.Text.Encoding.UTF8.GetString(rest[..end]);
+    }
+}
