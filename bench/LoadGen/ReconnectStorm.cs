@@ -60,8 +60,8 @@ public sealed partial class Scenarios
         var res = new ScenarioResult($"n={n}, {rate:0.##} ALERT/s, away {away:0.#} s");
         using var alerts = new Publisher(o.Url, o.Key, o.FrameBytes, messageType: "ALERT");
         await using var sampler = new ServerSampler(o.ServerPid, SamplesPath("reconnect-storm"), TimeSpan.FromSeconds(o.SampleSeconds ?? (o.Smoke ? 0.5 : 1)));
-        // SNAPSHOTs carry every topic's state (~50 KB with the simulated city): room for a whole one.
-        await using var pool = new ClientPool(o.WsUri, _tracker, 64 * 1024);
+        // Room for a whole SNAPSHOT of the bench's server (no simulated city: a few hundred bytes of state).
+        await using var pool = new ClientPool(o.WsUri, _tracker, 16 * 1024);
         pool.OnFrameOverride = OnStreamFrame;
         var accidents = 1 << AccidentsTopic;
         var baseUri = ClientPool.UriFor(o.WsUri, accidents);
@@ -71,7 +71,7 @@ public sealed partial class Scenarios
         await alerts.PublishNowAsync(warm, 0, AccidentsTopic);
 
         var witnessLog = new StreamLog();
-        var witness = new Conn(n, accidents, 64 * 1024) { Tag = witnessLog, Url = baseUri };
+        var witness = new Conn(n, accidents, 16 * 1024) { Tag = witnessLog, Url = baseUri };
         if (!await pool.ConnectOneAsync(witness, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(15)))
         {
             res.Notes.Add($"the witness could not connect: {witness.Error}");
@@ -85,7 +85,7 @@ public sealed partial class Scenarios
         for (var i = 0; i < n; i++)
         {
             first[i] = new StreamLog();
-            conns[i] = new Conn(i, accidents, 64 * 1024) { Tag = first[i], Url = baseUri };
+            conns[i] = new Conn(i, accidents, 16 * 1024) { Tag = first[i], Url = baseUri };
         }
         pool.Conns.Add(witness);
         pool.Conns.AddRange(conns); // disposed with the pool
@@ -105,6 +105,8 @@ public sealed partial class Scenarios
         var step = _tracker.Begin("reconnect-storm ALERTs", (int)Math.Ceiling(rate * longest), 1);
         using var stopPublishing = new CancellationTokenSource();
         sampler.Phase = "publishing";
+        var cpu0 = ProcStats.Read(o.ServerPid);
+        var self0 = ProcStats.Self();
         var publishing = alerts.RunAsync(step, rate, _ => AccidentsTopic, TimeSpan.FromSeconds(o.DrainMax), stopPublishing.Token);
         await Task.Delay(TimeSpan.FromSeconds(phase));
 
@@ -131,7 +133,7 @@ public sealed partial class Scenarios
             var url = sentPositions[i] >= 0 && ep is not null
                 ? new Uri(baseUri + $"&since=accidents:{ep}:{sentPositions[i]}")
                 : baseUri;
-            again[i] = new Conn(i, accidents, 64 * 1024) { Tag = second[i], Url = url };
+            again[i] = new Conn(i, accidents, 16 * 1024) { Tag = second[i], Url = url };
         }
         pool.Conns.AddRange(again);
         sampler.Phase = "reconnect";
@@ -145,9 +147,11 @@ public sealed partial class Scenarios
         stopPublishing.Cancel();
         await publishing;
 
-        // Catch-up: until every client that came back has the witness's last offset, the
-        // witness has heard nothing new for a second, or --drain-max.
+        // Catch-up: until every client that came back has the witness's last offset and the
+        // witness has heard nothing new for a second, or 60 s (smoke 10 s): a storm under load
+        // may leave the server a backlog of replays to send.
         sampler.Phase = "catch-up";
+        var catchUpMax = o.Smoke ? 10 : 60;
         var drainStart = Stopwatch.GetTimestamp();
         var witnessLast = -1L;
         var witnessStableSince = drainStart;
@@ -158,9 +162,12 @@ public sealed partial class Scenarios
             if (head != witnessLast) { witnessLast = head; witnessStableSince = now; }
             var behind = again.Count(c => c.ConnectionFrameAt != 0 && ((StreamLog)c.Tag!).Last < head);
             if (behind == 0 && now - witnessStableSince > Stopwatch.Frequency) break;
-            if (now - drainStart > (long)(o.DrainMax * Stopwatch.Frequency)) break;
+            if (now - drainStart > catchUpMax * Stopwatch.Frequency) break;
             await Task.Delay(20);
         }
+        var catchUpSecs = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
+        var cpu1 = ProcStats.Read(o.ServerPid);
+        var self1 = ProcStats.Self();
         var rssEnd = sampler.Sample()?.RssMb;
         var replayedByServer = await pub.MetricSumAsync("traffic_messages_replayed_total");
         // Stop the receive loops before reading their logs.
@@ -175,7 +182,7 @@ public sealed partial class Scenarios
         var witnessGaps = 0L;
         for (var k = 1; k < witnessSorted.Length; k++) witnessGaps += witnessSorted[k] - witnessSorted[k - 1] - 1;
         var witnessDups = witnessLog.Offsets.Count - witnessSet.Count;
-        long lost = 0, dupBefore = 0, dupAfter = 0, dupAcross = 0, recoveredMsgs = 0, resumedTrue = 0, resumedFalse = 0, resumedNone = 0;
+        long lost = 0, lostSilently = 0, dupBefore = 0, dupAfter = 0, dupAcross = 0, recoveredMsgs = 0, resumedTrue = 0, resumedFalse = 0, resumedNone = 0;
         long missedWhileAway = 0, unknownToWitness = 0, snapshotsAfter = 0;
         int clientsWithLoss = 0, clientsWithDup = 0, notCaughtUp = 0;
         var recoverMs = new List<double>();
@@ -210,6 +217,7 @@ public sealed partial class Scenarios
             foreach (var w in witnessSorted)
                 if (w > start && !before.Contains(w) && !after.Contains(w)) clientLost++;
             lost += clientLost;
+            if (b.Recovered != false) lostSilently += clientLost; // the server did not say "some may be missing"
             if (clientLost > 0) clientsWithLoss++;
             foreach (var off in after) if (!witnessSet.Contains(off)) unknownToWitness++;
             // Time to recover: until it holds every offset the witness had when the reconnect began.
@@ -244,23 +252,25 @@ public sealed partial class Scenarios
             ["postRejected"] = step.PostRejected, ["postErrors"] = step.PostErrors,
             ["witnessMessages"] = witnessSet.Count, ["witnessGaps"] = witnessGaps, ["witnessDuplicates"] = witnessDups,
             ["missedWhileAway"] = missedWhileAway, ["recovered"] = recoveredMsgs, ["serverReplayed"] = replayedByServer,
-            ["lost"] = lost, ["subscribersWithLoss"] = clientsWithLoss,
+            ["lost"] = lost, ["lostSilently"] = lostSilently, ["subscribersWithLoss"] = clientsWithLoss,
             ["duplicates"] = duplicates, ["duplicatesBefore"] = dupBefore, ["duplicatesAfter"] = dupAfter, ["duplicatesAcross"] = dupAcross,
             ["subscribersWithDuplicates"] = clientsWithDup, ["unknownToWitness"] = unknownToWitness,
             ["resumedTrue"] = resumedTrue, ["resumedFalse"] = resumedFalse, ["resumedMissing"] = resumedNone,
             ["notRecoveredReasons"] = reasons.Count == 0 ? null : string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}")),
             ["snapshotsAfterReconnect"] = snapshotsAfter, ["notCaughtUp"] = notCaughtUp,
-            ["reconnectSeconds"] = Math.Round(reconnectSecs, 2),
+            ["reconnectSeconds"] = Math.Round(reconnectSecs, 2), ["catchUpSeconds"] = Math.Round(catchUpSecs, 1),
             ["recoverP50Ms"] = Q(0.5), ["recoverP99Ms"] = Q(0.99), ["recoverMaxMs"] = recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null,
             ["serverRssBeforeMB"] = rssBefore, ["serverRssPeakMB"] = rssPeak, ["serverRssEndMB"] = rssEnd,
+            ["serverCpuPct"] = ProcStats.CpuPercent(cpu0, cpu1), ["loadgenCpuPct"] = ProcStats.CpuPercent(self0, self1),
             ["firstError"] = pool.FirstError, ["pass"] = pass,
         });
         log($"reconnect-storm: published {step.Published} (accepted {step.AcceptedCount}); witness {witnessSet.Count} messages ({witnessGaps} gaps); " +
-            $"missed while away {missedWhileAway}, recovered {recoveredMsgs} (server replayed {replayedByServer}); lost {lost} ({clientsWithLoss} clients), " +
+            $"missed while away {missedWhileAway}, recovered {recoveredMsgs} (server replayed {replayedByServer}); lost {lost} ({clientsWithLoss} clients; {lostSilently} where RESUMED said recovered), " +
             $"duplicated {duplicates} (before {dupBefore}, after {dupAfter}, across {dupAcross}); RESUMED true {resumedTrue} / false {resumedFalse} / none {resumedNone}; " +
             $"recover p50 {Q(0.5)} ms, p99 {Q(0.99)} ms, max {(recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null)} ms; not caught up {notCaughtUp}; " +
             $"server RSS {rssBefore} -> peak {rssPeak} -> {rssEnd} MB");
         res.Metric("lost", lost, "messages", "lower");
+        res.Metric("lostSilently", lostSilently, "messages", "lower");
         res.Metric("duplicated", duplicates, "messages", "lower");
         res.Metric("recoverP99Ms", Q(0.99), "ms", "lower");
         res.Metric("recoverP50Ms", Q(0.5), "ms", "lower", headline: false);
@@ -272,7 +282,8 @@ public sealed partial class Scenarios
         res.Metric("serverRssEndMB", rssEnd, "MB", "lower", headline: false);
         res.Notes.Add($"samples: {Path.GetFileName(sampler.CsvPath)}");
         if (!pass)
-            res.Notes.Add($"not clean: lost {lost}, duplicated {duplicates}, reconnected {reconnected}/{n}, not caught up {notCaughtUp}, witness gaps {witnessGaps}");
+            res.Notes.Add($"not clean: lost {lost} ({lostSilently} where RESUMED said recovered: true), duplicated {duplicates}, reconnected {reconnected}/{n}, " +
+                $"not caught up {notCaughtUp}, witness gaps {witnessGaps}; RESUMED recovered: false {resumedFalse} ({string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}"))})");
         // Like the soak: a lost or duplicated message fails the run (also in --smoke).
         res.Ok = witnessSet.Count > 0 && reconnected > 0 && lost == 0 && duplicates == 0;
         return res;

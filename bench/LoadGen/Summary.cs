@@ -19,7 +19,7 @@ public static class Summary
         "expected", "delivered", "firstMs", "lastMs",
         "targetPerSec", "attempts", "connected", "failures", "achievedPerSec",
         "asked", "minOpenWhileHolding", "serverClients", "liveAtEnd", "publishToAllLastMs", "fdLimit", "serverFdLimit",
-        "reconnected", "published", "accepted", "witnessMessages", "witnessGaps", "missedWhileAway", "recovered", "serverReplayed",
+        "reconnected", "lostSilently", "catchUpSeconds", "published", "accepted", "witnessMessages", "witnessGaps", "missedWhileAway", "recovered", "serverReplayed",
         "duplicatesBefore", "duplicatesAfter", "duplicatesAcross", "unknownToWitness", "resumedTrue", "resumedFalse", "resumedMissing",
         "notRecoveredReasons", "snapshotsAfterReconnect", "notCaughtUp", "reconnectSeconds", "recoverP50Ms", "recoverP99Ms", "recoverMaxMs",
         "serverRssPeakMB", "serverRssEndMB", "slowReaders", "slowReadersStillOpen", "serverConflated", "serverDropped",
