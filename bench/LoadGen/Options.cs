@@ -33,6 +33,7 @@ public sealed class Options
           --seed N             soak: seed of the churn's random hold times                 [8]
           --hold-seconds S     hold: how long to hold the connections                      [10]
           --away-seconds S     reconnect-storm: how long the clients stay away after dropping  [2; smoke 0.5]
+          --no-resume          reconnect-storm: come back without since= (the control: what a reconnect costs without a replay)
           --slow-every K       slow-readers: subscriber i stops reading when i mod K = K-1; 0 = nobody (the reference run)  [10]
           --concurrency C      handshakes in flight while connecting                       [200]
           --stream-buffer B    read buffer under each client socket; 0 = none (two recv() per frame)  [4096]
@@ -79,6 +80,7 @@ public sealed class Options
     public int Seed = 8;
     public double? AwaySeconds;
     public int SlowEvery = 10;
+    public bool NoResume;
 
     public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
 
@@ -126,6 +128,7 @@ public sealed class Options
                 case "--churn-hold-ms": o.ChurnHoldMs = List(); break;
                 case "--sample-seconds": o.SampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--away-seconds": o.AwaySeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-resume": o.NoResume = true; break;
                 case "--slow-every": o.SlowEvery = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");

@@ -57,7 +57,7 @@ public sealed partial class Scenarios
         var rate = o.Rates?[0] ?? (o.Smoke ? 20 : 50);
         var phase = o.StepSeconds ?? (o.Smoke ? 1 : 5);
         var away = o.AwaySeconds ?? (o.Smoke ? 0.5 : 2);
-        var res = new ScenarioResult($"n={n}, {rate:0.##} ALERT/s, away {away:0.#} s");
+        var res = new ScenarioResult($"n={n}, {rate:0.##} ALERT/s, away {away:0.#} s{(o.NoResume ? ", no resume (control)" : "")}");
         using var alerts = new Publisher(o.Url, o.Key, o.FrameBytes, messageType: "ALERT");
         await using var sampler = new ServerSampler(o.ServerPid, SamplesPath("reconnect-storm"), TimeSpan.FromSeconds(o.SampleSeconds ?? (o.Smoke ? 0.5 : 1)));
         // Room for a whole SNAPSHOT of the bench's server (no simulated city: a few hundred bytes of state).
@@ -130,7 +130,8 @@ public sealed partial class Scenarios
             second[i] = new StreamLog();
             sentPositions[i] = first[i].Last;
             var ep = first[i].Epoch ?? epoch;
-            var url = sentPositions[i] >= 0 && ep is not null
+            // --no-resume: the control run, back without since= (a SNAPSHOT, and whatever was missed is gone).
+            var url = sentPositions[i] >= 0 && ep is not null && !o.NoResume
                 ? new Uri(baseUri + $"&since=accidents:{ep}:{sentPositions[i]}")
                 : baseUri;
             again[i] = new Conn(i, accidents, 16 * 1024) { Tag = second[i], Url = url };
