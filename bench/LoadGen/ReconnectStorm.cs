@@ -13,6 +13,8 @@ public sealed class StreamLog
 {
     public readonly List<long> Offsets = new();
     public readonly List<long> Arrivals = new();
+    /// <summary>Per received frame: true for an ALERT, false for an UPDATE (which a slow client may have conflated).</summary>
+    public readonly List<bool> IsAlert = new();
     public string? Epoch;
     public long SnapshotOffset = -1;
     public long Snapshots;
@@ -20,7 +22,9 @@ public sealed class StreamLog
     public long Unparsed;
     public bool? Recovered;
     public string? NotRecoveredReason;
-    public long ResumedFrom = -1, ResumedTo = -1;
+    /// <summary>The replayed ranges (from, to) of every RESUMED this client got (more than one when it had to resume again).</summary>
+    public readonly List<(long From, long To)> Replayed = new();
+    public int Resumes;
     public long ResumedAt;
 
     /// <summary>The last position this connection knows: the newest offset received, or the SNAPSHOT's.</summary>
@@ -140,6 +144,37 @@ public sealed partial class Scenarios
         sampler.Phase = "reconnect";
         var reconnectAt = Stopwatch.GetTimestamp();
         var witnessHeadAtReconnect = witnessLog.Last;
+        // A client the server closes meanwhile (1013: the replay of ALERTs overflowed its queue)
+        // does what a real one does: it comes back again with the last position it saw.
+        using var stopResuming = new CancellationTokenSource();
+        var closes = new Dictionary<string, int>();
+        var resumesAgain = 0;
+        var resumer = Task.Run(async () =>
+        {
+            var attempts = new int[n];
+            while (!stopResuming.IsCancellationRequested)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    var c = again[i];
+                    if (c.ConnectionFrameAt == 0 || !c.ReceiveDone || attempts[i] >= 10) continue;
+                    var code = c.Failed ? "connect failed" : c.Ws?.CloseStatus is { } st ? ((int)st).ToString(System.Globalization.CultureInfo.InvariantCulture) : "no close frame";
+                    lock (closes) closes[code] = closes.GetValueOrDefault(code) + 1;
+                    var log2 = second[i];
+                    var next = new Conn(i, accidents, 16 * 1024)
+                    {
+                        Tag = log2,
+                        Url = log2.Last >= 0 && !o.NoResume ? new Uri(baseUri + $"&since=accidents:{log2.Epoch ?? epoch}:{log2.Last}") : baseUri,
+                    };
+                    attempts[i]++;
+                    again[i] = next;
+                    lock (pool.Conns) pool.Conns.Add(next);
+                    if (await pool.ConnectOneAsync(next, Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(15))) Interlocked.Increment(ref resumesAgain);
+                    else { next.ConnectionFrameAt = 1; next.ReceiveDone = true; } // failed: tried again on the next pass
+                }
+                try { await Task.Delay(100, stopResuming.Token); } catch (OperationCanceledException) { }
+            }
+        });
         var reconnected = await ConnectAllAsync(pool, again, retries: 3);
         var reconnectSecs = Stopwatch.GetElapsedTime(reconnectAt).TotalSeconds;
         log($"reconnect-storm: {reconnected}/{n} back in {reconnectSecs:0.0} s (witness head at the start {witnessHeadAtReconnect}; away {Stopwatch.GetElapsedTime(dropAt).TotalSeconds - reconnectSecs:0.0} s)");
@@ -167,6 +202,8 @@ public sealed partial class Scenarios
             await Task.Delay(20);
         }
         var catchUpSecs = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
+        stopResuming.Cancel();
+        await resumer;
         var cpu1 = ProcStats.Read(o.ServerPid);
         var self1 = ProcStats.Self();
         var rssEnd = sampler.Sample()?.RssMb;
@@ -179,12 +216,13 @@ public sealed partial class Scenarios
 
         // ---- analysis against the witness
         var witnessSet = new HashSet<long>(witnessLog.Offsets);
+        var witnessUpdates = new HashSet<long>(witnessLog.Offsets.Where((_, k) => !witnessLog.IsAlert[k]));
         var witnessSorted = witnessSet.OrderBy(x => x).ToArray();
         var witnessGaps = 0L;
         for (var k = 1; k < witnessSorted.Length; k++) witnessGaps += witnessSorted[k] - witnessSorted[k - 1] - 1;
         var witnessDups = witnessLog.Offsets.Count - witnessSet.Count;
         long lost = 0, lostSilently = 0, dupBefore = 0, dupAfter = 0, dupAcross = 0, recoveredMsgs = 0, resumedTrue = 0, resumedFalse = 0, resumedNone = 0;
-        long missedWhileAway = 0, unknownToWitness = 0, snapshotsAfter = 0;
+        long outOfOrder = 0, updatesSkipped = 0, missedWhileAway = 0, unknownToWitness = 0, snapshotsAfter = 0;
         int clientsWithLoss = 0, clientsWithDup = 0, notCaughtUp = 0;
         var recoverMs = new List<double>();
         var reasons = new Dictionary<string, int>();
@@ -198,6 +236,7 @@ public sealed partial class Scenarios
             var after = new HashSet<long>();
             foreach (var off in b.Offsets) if (!after.Add(off)) dupAfter++;
             var across = before.Count(after.Contains);
+            for (var k = 1; k < b.Offsets.Count; k++) if (b.Offsets[k] <= b.Offsets[k - 1]) outOfOrder++;
             dupAcross += across;
             if (across > 0 || after.Count != b.Offsets.Count || before.Count != a.Offsets.Count) clientsWithDup++;
             switch (b.Recovered)
@@ -211,19 +250,32 @@ public sealed partial class Scenarios
                 default: resumedNone++; break;
             }
             snapshotsAfter += b.Snapshots;
-            if (b.ResumedFrom >= 0) recoveredMsgs += b.Offsets.Count(off => off >= b.ResumedFrom && off <= b.ResumedTo);
+            if (b.Replayed.Count > 0) recoveredMsgs += b.Offsets.Count(off => b.Replayed.Any(r => off >= r.From && off <= r.To));
             // Lost: what the witness saw after the client's start that the client never got.
             var start = a.SnapshotOffset >= 0 ? a.SnapshotOffset : (a.Offsets.Count > 0 ? a.Offsets[0] - 1 : long.MaxValue);
+            // An UPDATE missing is a conflated one (allowed: the client got a newer state of the
+            // topic); an ALERT missing is a loss.
             var clientLost = 0L;
             foreach (var w in witnessSorted)
-                if (w > start && !before.Contains(w) && !after.Contains(w)) clientLost++;
+                if (w > start && !before.Contains(w) && !after.Contains(w))
+                {
+                    if (witnessUpdates.Contains(w)) updatesSkipped++;
+                    else clientLost++;
+                }
             lost += clientLost;
+            if (clientLost > 0 && clientsWithLoss < 3)
+            {
+                var missing = witnessSorted.Where(w => w > start && !witnessUpdates.Contains(w) && !before.Contains(w) && !after.Contains(w)).Take(10).ToArray();
+                var near = b.Offsets.Where(off => off >= missing[0] - 3 && off <= missing[0] + 8).ToArray();
+                log($"reconnect-storm: client {i} lost {clientLost}: first missing {string.Join(",", missing)}; sent position {sentPositions[i]}, " +
+                    $"RESUMED {b.Resumes}x ranges {string.Join(" ", b.Replayed.Select(r => $"{r.From}-{r.To}"))}; received near them {string.Join(",", near)}; last {b.Last}");
+            }
             if (b.Recovered != false) lostSilently += clientLost; // the server did not say "some may be missing"
             if (clientLost > 0) clientsWithLoss++;
             foreach (var off in after) if (!witnessSet.Contains(off)) unknownToWitness++;
             // Time to recover: until it holds every offset the witness had when the reconnect began.
             var pos = sentPositions[i];
-            var needed = witnessSorted.Where(w => w > pos && w <= witnessHeadAtReconnect).ToArray();
+            var needed = witnessSorted.Where(w => w > pos && w <= witnessHeadAtReconnect && !witnessUpdates.Contains(w)).ToArray(); // every ALERT
             missedWhileAway += needed.Length;
             if (needed.All(after.Contains))
             {
@@ -253,12 +305,13 @@ public sealed partial class Scenarios
             ["postRejected"] = step.PostRejected, ["postErrors"] = step.PostErrors,
             ["witnessMessages"] = witnessSet.Count, ["witnessGaps"] = witnessGaps, ["witnessDuplicates"] = witnessDups,
             ["missedWhileAway"] = missedWhileAway, ["recovered"] = recoveredMsgs, ["serverReplayed"] = replayedByServer,
-            ["lost"] = lost, ["lostSilently"] = lostSilently, ["subscribersWithLoss"] = clientsWithLoss,
+            ["lost"] = lost, ["updatesSkipped"] = updatesSkipped, ["witnessUpdates"] = witnessUpdates.Count, ["lostSilently"] = lostSilently, ["subscribersWithLoss"] = clientsWithLoss,
             ["duplicates"] = duplicates, ["duplicatesBefore"] = dupBefore, ["duplicatesAfter"] = dupAfter, ["duplicatesAcross"] = dupAcross,
-            ["subscribersWithDuplicates"] = clientsWithDup, ["unknownToWitness"] = unknownToWitness,
+            ["subscribersWithDuplicates"] = clientsWithDup, ["unknownToWitness"] = unknownToWitness, ["outOfOrder"] = outOfOrder,
             ["resumedTrue"] = resumedTrue, ["resumedFalse"] = resumedFalse, ["resumedMissing"] = resumedNone,
             ["notRecoveredReasons"] = reasons.Count == 0 ? null : string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}")),
-            ["snapshotsAfterReconnect"] = snapshotsAfter, ["notCaughtUp"] = notCaughtUp,
+            ["snapshotsAfterReconnect"] = snapshotsAfter, ["resumedAgain"] = resumesAgain,
+            ["closedAfterReconnect"] = closes.Count == 0 ? null : string.Join(",", closes.Select(kv => $"{kv.Key}:{kv.Value}")), ["notCaughtUp"] = notCaughtUp,
             ["reconnectSeconds"] = Math.Round(reconnectSecs, 2), ["catchUpSeconds"] = Math.Round(catchUpSecs, 1),
             ["recoverP50Ms"] = Q(0.5), ["recoverP99Ms"] = Q(0.99), ["recoverMaxMs"] = recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null,
             ["serverRssBeforeMB"] = rssBefore, ["serverRssPeakMB"] = rssPeak, ["serverRssEndMB"] = rssEnd,
@@ -266,8 +319,8 @@ public sealed partial class Scenarios
             ["firstError"] = pool.FirstError, ["pass"] = pass,
         });
         log($"reconnect-storm: published {step.Published} (accepted {step.AcceptedCount}); witness {witnessSet.Count} messages ({witnessGaps} gaps); " +
-            $"missed while away {missedWhileAway}, recovered {recoveredMsgs} (server replayed {replayedByServer}); lost {lost} ({clientsWithLoss} clients; {lostSilently} where RESUMED said recovered), " +
-            $"duplicated {duplicates} (before {dupBefore}, after {dupAfter}, across {dupAcross}); RESUMED true {resumedTrue} / false {resumedFalse} / none {resumedNone}; " +
+            $"missed while away {missedWhileAway}, recovered {recoveredMsgs} (server replayed {replayedByServer}); lost {lost} ALERTs ({clientsWithLoss} clients; {lostSilently} where RESUMED said recovered), UPDATEs conflated {updatesSkipped} (of {witnessUpdates.Count} UPDATEs), " +
+            $"duplicated {duplicates} (before {dupBefore}, after {dupAfter}, across {dupAcross}); out of order {outOfOrder}; RESUMED true {resumedTrue} / false {resumedFalse} / none {resumedNone}; closed after the reconnect {string.Join(",", closes.Select(kv => $"{kv.Key}:{kv.Value}"))} (resumed again {resumesAgain}); " +
             $"recover p50 {Q(0.5)} ms, p99 {Q(0.99)} ms, max {(recoverMs.Count > 0 ? Math.Round(recoverMs[^1], 1) : null)} ms; not caught up {notCaughtUp}; " +
             $"server RSS {rssBefore} -> peak {rssPeak} -> {rssEnd} MB");
         res.Metric("lost", lost, "messages", "lower");
@@ -316,12 +369,14 @@ public sealed partial class Scenarios
     {
         if (c.Tag is not StreamLog log) return;
         var head = frame[..Math.Min(frame.Length, 40)];
-        if (head.IndexOf("\"ALERT\""u8) >= 0 || head.IndexOf("\"UPDATE\""u8) >= 0)
+        var alert = head.IndexOf("\"ALERT\""u8) >= 0;
+        if (alert || head.IndexOf("\"UPDATE\""u8) >= 0)
         {
             if (!TryNumberAfter(frame, OffsetKey, out var offset)) { log.Unparsed++; return; }
             log.Epoch ??= StringAfter(frame, EpochKey);
             log.Offsets.Add(offset);
             log.Arrivals.Add(now);
+            log.IsAlert.Add(alert);
             log.SetLast(offset);
         }
         else if (head.IndexOf("\"SNAPSHOT\""u8) >= 0)
@@ -341,18 +396,16 @@ public sealed partial class Scenarios
         }
         else if (head.IndexOf("\"RESUMED\""u8) >= 0)
         {
-            log.ResumedAt = now;
+            if (log.ResumedAt == 0) log.ResumedAt = now;
+            log.Resumes++;
             var acc = frame.IndexOf(AccidentsKey);
             if (acc < 0) return;
             var entry = frame[acc..];
             entry = entry[..(entry.IndexOf((byte)'}') is var end and >= 0 ? end : entry.Length)];
-            log.Recovered = entry.IndexOf(RecoveredTrue) >= 0;
-            if (log.Recovered == false) log.NotRecoveredReason = StringAfter(entry, ReasonKey);
-            if (TryNumberAfter(entry, FromKey, out var from) && TryNumberAfter(entry, ToKey, out var to))
-            {
-                log.ResumedFrom = from;
-                log.ResumedTo = to;
-            }
+            var recovered = entry.IndexOf(RecoveredTrue) >= 0;
+            if (!recovered) log.NotRecoveredReason ??= StringAfter(entry, ReasonKey);
+            log.Recovered = log.Recovered is false ? false : recovered; // not recovered once: something may be missing
+            if (TryNumberAfter(entry, FromKey, out var from) && TryNumberAfter(entry, ToKey, out var to)) log.Replayed.Add((from, to));
         }
     }
 

@@ -19,9 +19,9 @@ public static class Summary
         "expected", "delivered", "firstMs", "lastMs",
         "targetPerSec", "attempts", "connected", "failures", "achievedPerSec",
         "asked", "minOpenWhileHolding", "serverClients", "liveAtEnd", "publishToAllLastMs", "fdLimit", "serverFdLimit",
-        "reconnected", "lostSilently", "catchUpSeconds", "published", "accepted", "witnessMessages", "witnessGaps", "missedWhileAway", "recovered", "serverReplayed",
-        "duplicatesBefore", "duplicatesAfter", "duplicatesAcross", "unknownToWitness", "resumedTrue", "resumedFalse", "resumedMissing",
-        "notRecoveredReasons", "snapshotsAfterReconnect", "notCaughtUp", "reconnectSeconds", "recoverP50Ms", "recoverP99Ms", "recoverMaxMs",
+        "reconnected", "lostSilently", "updatesSkipped", "witnessUpdates", "catchUpSeconds", "published", "accepted", "witnessMessages", "witnessGaps", "missedWhileAway", "recovered", "serverReplayed",
+        "duplicatesBefore", "duplicatesAfter", "duplicatesAcross", "unknownToWitness", "outOfOrder", "resumedTrue", "resumedFalse", "resumedMissing",
+        "notRecoveredReasons", "snapshotsAfterReconnect", "resumedAgain", "closedAfterReconnect", "notCaughtUp", "reconnectSeconds", "recoverP50Ms", "recoverP99Ms", "recoverMaxMs",
         "serverRssPeakMB", "serverRssEndMB", "slowReaders", "slowReadersStillOpen", "serverConflated", "serverDropped",
         "avgFrameBytes", "serverCpuPct", "serverRssMB", "loadgenCpuPct", "loadgenGen0", "pass", "firstError",
     ];
