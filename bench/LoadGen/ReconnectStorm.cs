@@ -338,8 +338,12 @@ public sealed partial class Scenarios
         if (!pass)
             res.Notes.Add($"not clean: lost {lost} ({lostSilently} where RESUMED said recovered: true), duplicated {duplicates}, reconnected {reconnected}/{n}, " +
                 $"not caught up {notCaughtUp}, witness gaps {witnessGaps}; RESUMED recovered: false {resumedFalse} ({string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}"))})");
-        // Like the soak: a lost or duplicated message fails the run (also in --smoke).
-        res.Ok = witnessSet.Count > 0 && reconnected > 0 && lost == 0 && duplicates == 0;
+        // A silent loss or a duplicate is a correctness bug: the run fails. A loss the server
+        // announced (recovered: false, e.g. too_old when the storm outlasts the history) misses the
+        // target but is the protocol working: a note, not a failure, except in --smoke where
+        // nothing may be lost at all.
+        if (lost > lostSilently) res.Notes.Add($"target missed: {lost - lostSilently} ALERTs lost on streams the server reported recovered: false ({string.Join(",", reasons.Select(kv => $"{kv.Key}:{kv.Value}"))})");
+        res.Ok = witnessSet.Count > 0 && reconnected > 0 && lostSilently == 0 && duplicates == 0 && (!o.Smoke || lost == 0);
         return res;
     }
 
