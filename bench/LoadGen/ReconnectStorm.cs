@@ -105,7 +105,7 @@ public sealed partial class Scenarios
         var rssBefore = sampler.Sample()?.RssMb;
 
         // Publishing: one step long enough for every phase; stopped when the last phase ends.
-        var longest = phase + away + 60 + phase;
+        var longest = phase + away + 240 + phase; // room for a reconnect of up to 4 minutes on a starved machine
         var step = _tracker.Begin("reconnect-storm ALERTs", (int)Math.Ceiling(rate * longest), 1);
         using var stopPublishing = new CancellationTokenSource();
         sampler.Phase = "publishing";
