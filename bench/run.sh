@@ -138,8 +138,8 @@ for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); don
 
 # ---- scenarios --------------------------------------------------------------------------------
 # storm and soak are long (minutes each): a full run takes them only when named with --scenario.
-ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold slow-readers)
-ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak slow-readers)
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold slow-readers reconnect-storm)
+ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak slow-readers reconnect-storm)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -148,8 +148,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers|reconnect-storm) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers, reconnect-storm)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -176,6 +176,8 @@ job_args() {
     storm) echo "storm --n 5000 --rounds 5 --settle-seconds 30" ;;
     soak) echo "soak --n 2000 --churn 1000 --duration-seconds $SOAK_SECONDS" ;;
     slow-readers) echo "slow-readers --n 1000 --frame-bytes 1024" ;;
+    slow-readers-none) echo "slow-readers --n 1000 --frame-bytes 1024 --slow-every 0" ;;
+    reconnect-storm) echo "reconnect-storm --n 2000 --rates 50 --away-seconds 2 --step-seconds 5" ;;
   esac
 }
 
@@ -276,27 +278,54 @@ run_one() { # target round slot job...   (one fresh server for the listed jobs)
   stop_server
 }
 
+# One job of a full run. slow-readers is two runs on fresh servers: the reference (nobody stops
+# reading) and the real one, in the order reference, slow in odd slots and slow, reference in even
+# ones, so that drift of the machine hits both alike; the summary pairs them by round and slot.
+run_job() { # target round slot job
+  local target="$1" round="$2" slot="$3" job="$4"
+  if [[ "$job" == slow-readers ]]; then
+    if (( slot % 2 == 1 )); then
+      run_one "$target" "$round" "$slot" slow-readers-none; run_one "$target" "$round" "$slot" slow-readers
+    else
+      run_one "$target" "$round" "$slot" slow-readers; run_one "$target" "$round" "$slot" slow-readers-none
+    fi
+  else
+    run_one "$target" "$round" "$slot" "$job"
+  fi
+}
+
 log "stamp $STAMP; targets: ${RUNNABLE[*]} (subject $SUBJECT); scenarios: ${JOBS[*]}; rounds $ROUNDS"
 log "pinning: $PINNING; fd limit $FDS; commit ${COMMIT:-none}; results in $OUT"
 T0=$SECONDS
 if [[ $SMOKE -eq 1 ]]; then
   # Smoke: one server per target runs every scenario once; slot 1 pairs the subject with each baseline.
-  for t in "${RUNNABLE[@]}"; do run_one "$t" 1 1 "${JOBS[@]}"; done
+  # reconnect-storm needs positions and resume, which only the service has: subject only.
+  for t in "${RUNNABLE[@]}"; do
+    jobs=()
+    for j in "${JOBS[@]}"; do [[ "$j" == reconnect-storm && "$t" != "$SUBJECT" ]] || jobs+=("$j"); done
+    run_one "$t" 1 1 "${jobs[@]}"
+  done
 else
   for round in $(seq 1 "$ROUNDS"); do
     for job in "${JOBS[@]}"; do
-      if [[ ${#BASELINES[@]} -eq 0 ]]; then
+      if [[ "$job" == reconnect-storm ]]; then
+        # Only the service resumes (the baselines have no positions): no baseline, no ratio.
         run_one "$SUBJECT" "$round" 1 "$job"
+        continue
+      fi
+      if [[ ${#BASELINES[@]} -eq 0 ]]; then
+        run_job "$SUBJECT" "$round" 1 "$job"
+        [[ "$job" == slow-readers ]] && run_job "$SUBJECT" "$round" 2 "$job"
         continue
       fi
       k=0
       for b in "${BASELINES[@]}"; do
         # B, S, S, B: slots 2k+1 and 2k+2 pair the subject with this baseline.
         s1=$((2 * k + 1)); s2=$((2 * k + 2))
-        run_one "$b" "$round" "$s1" "$job"
-        run_one "$SUBJECT" "$round" "$s1" "$job"
-        run_one "$SUBJECT" "$round" "$s2" "$job"
-        run_one "$b" "$round" "$s2" "$job"
+        run_job "$b" "$round" "$s1" "$job"
+        run_job "$SUBJECT" "$round" "$s1" "$job"
+        run_job "$SUBJECT" "$round" "$s2" "$job"
+        run_job "$b" "$round" "$s2" "$job"
         k=$((k + 1))
       done
     done

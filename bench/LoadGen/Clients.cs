@@ -17,9 +17,15 @@ public sealed class Conn
     public long ConnectStarted, ConnectedAt, ConnectionFrameAt;
     public volatile bool Open;
     public volatile bool Failed;
+    /// <summary>Set when the receive loop has ended: no frame of this connection is handled any more.</summary>
+    public volatile bool ReceiveDone;
     /// <summary>Set: the client stops reading (a frozen tab) until it completes; what it held is not counted.</summary>
     public volatile TaskCompletionSource? Paused;
     public string? Error;
+    /// <summary>When set, the URL to connect to (e.g. with ?since=...), instead of one made from the topics.</summary>
+    public Uri? Url;
+    /// <summary>Scenario state of this connection (reconnect-storm: what it received).</summary>
+    public object? Tag;
 
     public Conn(int index, int topicMask, int bufferSize)
     {
@@ -49,6 +55,10 @@ public sealed class ClientPool : IAsyncDisposable
     public long ConnectFailures;
     public string? FirstError;
     public readonly Histogram ConnectLatency = new(); // guarded by lock(ConnectLatency)
+
+    /// <summary>A scenario's own frame handler, called on the connection's receive loop instead of the seq/sentAt scan.</summary>
+    public delegate void FrameHandler(Conn conn, ReadOnlySpan<byte> frame, long now);
+    public FrameHandler? OnFrameOverride;
 
     /// <summary>Set to 0 (--stream-buffer 0) to give ClientWebSocket the plain NetworkStream.</summary>
     public static int StreamBufferSize = 4096;
@@ -121,7 +131,7 @@ public sealed class ClientPool : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await ws.ConnectAsync(UriFor(_baseWs, conn.TopicMask), _invoker, cts.Token);
+            await ws.ConnectAsync(conn.Url ?? UriFor(_baseWs, conn.TopicMask), _invoker, cts.Token);
             conn.ConnectedAt = Stopwatch.GetTimestamp();
             conn.Open = true;
             var firstFrame = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -184,6 +194,7 @@ public sealed class ClientPool : IAsyncDisposable
         finally
         {
             c.Open = false;
+            c.ReceiveDone = true;
             firstFrame.TrySetException(new WebSocketException("closed before the first frame"));
         }
     }
@@ -197,6 +208,11 @@ public sealed class ClientPool : IAsyncDisposable
     private void OnFrame(Conn c, ReadOnlySpan<byte> frame, long now)
     {
         if (c.Paused is not null) return; // the one receive pending when it stopped reading: not a measured delivery
+        if (OnFrameOverride is { } handler)
+        {
+            handler(c, frame, now);
+            return;
+        }
         var seqAt = frame.IndexOf(SeqKey);
         if (seqAt < 0)
         {

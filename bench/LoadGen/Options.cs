@@ -7,7 +7,7 @@ namespace Bench.LoadGen;
 public sealed class Options
 {
     public const string Usage = """
-        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers
+        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers | reconnect-storm
         LoadGen summarize --out DIR --stamp STAMP [--subject ours]
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
@@ -16,11 +16,12 @@ public sealed class Options
           --server-pid PID     read the server's CPU and RSS from /proc/PID
           --target NAME        label of the server under test (plain, node, ours, ...)        [unknown]
           --smoke              tiny parameters: small N, one short step
-          --n N                clients (idle-memory 10000, fanout 1000, seed-load 1000, one-to-all 10000, hold 19000, slow-readers 1000)
-          --rates LIST         publishes/s per step (seed-load 60,1000; slow-readers: the first, 50; fanout: derived from --deliveries)
+          --n N                clients (idle-memory 10000, fanout 1000, seed-load 1000, one-to-all 10000, hold 19000, slow-readers 1000, reconnect-storm 2000)
+          --rates LIST         publishes/s per step (seed-load 60,1000; slow-readers: the first, 50; reconnect-storm: ALERTs/s, 50; fanout: derived from --deliveries)
           --deliveries LIST    fanout: deliveries/s per step; the publish rate is deliveries / N
           --connect-rates LIST connect-storm: connections/s per step
-          --step-seconds S     length of one step (fanout 5, seed-load 10, slow-readers 10, connect-storm 2)
+          --step-seconds S     length of one step (fanout 5, seed-load 10, slow-readers 10, connect-storm 2;
+                               reconnect-storm: publishing before the drop and after the return, 5)
           --drain-max S        longest wait for stragglers after a step                     [10]
           --rounds K           one-to-all: publishes measured [10]; storm: storms [5]
           --settle-seconds S   storm: how long RSS is sampled after the last storm          [30; smoke 3]
@@ -31,6 +32,9 @@ public sealed class Options
           --sample-seconds S   soak, storm: server RSS/CPU sampled this often into STAMP-SCENARIO-samples.csv  [5; smoke 1]
           --seed N             soak: seed of the churn's random hold times                 [8]
           --hold-seconds S     hold: how long to hold the connections                      [10]
+          --away-seconds S     reconnect-storm: how long the clients stay away after dropping  [2; smoke 0.5]
+          --no-resume          reconnect-storm: come back without since= (the control: what a reconnect costs without a replay)
+          --slow-every K       slow-readers: subscriber i stops reading when i mod K = K-1; 0 = nobody (the reference run)  [10]
           --concurrency C      handshakes in flight while connecting                       [200]
           --stream-buffer B    read buffer under each client socket; 0 = none (two recv() per frame)  [4096]
           --frame-bytes B      size of the delivered UPDATE frame                          [380]
@@ -74,6 +78,9 @@ public sealed class Options
     public double[]? ChurnHoldMs;
     public double? SampleSeconds;
     public int Seed = 8;
+    public double? AwaySeconds;
+    public int SlowEvery = 10;
+    public bool NoResume;
 
     public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
 
@@ -120,6 +127,9 @@ public sealed class Options
                 case "--churn": o.Churn = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--churn-hold-ms": o.ChurnHoldMs = List(); break;
                 case "--sample-seconds": o.SampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--away-seconds": o.AwaySeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-resume": o.NoResume = true; break;
+                case "--slow-every": o.SlowEvery = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
             }
@@ -146,6 +156,8 @@ public sealed class Options
         if (Churn is < 0 or > 5_000) throw new ArgumentException("--churn must be between 0 and 5000");
         if (ChurnHoldMs is { } h && (h.Length != 2 || h[0] < 0 || h[1] < h[0] || h[1] > 600_000)) throw new ArgumentException("--churn-hold-ms must be A,B with 0 <= A <= B <= 600000");
         if (SampleSeconds is < 0.1 or > 60) throw new ArgumentException("--sample-seconds must be in [0.1, 60]");
+        if (AwaySeconds is < 0 or > 120) throw new ArgumentException("--away-seconds must be in [0, 120]");
+        if (SlowEvery is < 0 or > 1000) throw new ArgumentException("--slow-every must be between 0 and 1000");
         if ((N ?? 0) + (Churn ?? 0) > 20_000) throw new ArgumentException("--n plus --churn must be at most 20000 (file descriptors)");
     }
 }

@@ -26,7 +26,8 @@ public sealed class Publisher : IDisposable
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
     /// <param name="frameBytes">approximate size of the frame each subscriber receives; the pad is sized for it.</param>
-    public Publisher(Uri httpBase, string apiKey, int frameBytes = 380, int maxInFlight = 128)
+    /// <param name="messageType">UPDATE (the default) or ALERT.</param>
+    public Publisher(Uri httpBase, string apiKey, int frameBytes = 380, int maxInFlight = 128, string messageType = "UPDATE")
     {
         MaxInFlight = maxInFlight;
         _inFlight = new SemaphoreSlim(maxInFlight);
@@ -41,7 +42,7 @@ public sealed class Publisher : IDisposable
         _http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         _http.DefaultRequestHeaders.ExpectContinue = false;
         _publishUri = new Uri(httpBase, "/api/publish");
-        _prefixes = Topics.All.Select(t => Encoding.UTF8.GetBytes($"{{\"type\":\"UPDATE\",\"topic\":\"{t}\",\"data\":{{\"seq\":")).ToArray();
+        _prefixes = Topics.All.Select(t => Encoding.UTF8.GetBytes($"{{\"type\":\"{messageType}\",\"topic\":\"{t}\",\"data\":{{\"seq\":")).ToArray();
         // Delivered frame: {"type":"UPDATE","topic":"cameras","data":{"seq":N,"sentAt":T,"pad":"..."},"timestamp":"2025-11-29T10:30:00.0000000Z"}
         var withoutPad = $"{{\"type\":\"UPDATE\",\"topic\":\"cameras\",\"data\":{{\"seq\":1000,\"sentAt\":1000000000000000,\"pad\":\"\"}},\"timestamp\":\"2025-11-29T10:30:00.000Z\"}}".Length;
         var pad = new string('x', Math.Max(0, frameBytes - withoutPad));
@@ -70,7 +71,8 @@ public sealed class Publisher : IDisposable
     }
 
     /// <summary>Publishes Capacity messages of <paramref name="step"/> at <paramref name="rate"/>/s, then waits for the POSTs to finish.</summary>
-    public async Task RunAsync(Step step, double rate, Func<int, int> topicOf, TimeSpan postDrainTimeout)
+    /// <param name="stop">ends the publishing early (before Capacity publishes); those started are still awaited.</param>
+    public async Task RunAsync(Step step, double rate, Func<int, int> topicOf, TimeSpan postDrainTimeout, CancellationToken stop = default)
     {
         var total = step.Capacity;
         for (var i = 0; i < total; i++) step.TopicOfSeq[i] = (byte)topicOf(i);
@@ -83,7 +85,7 @@ public sealed class Publisher : IDisposable
             try
             {
                 var sent = 0;
-                while (sent < total)
+                while (sent < total && !stop.IsCancellationRequested)
                 {
                     var now = Stopwatch.GetTimestamp();
                     var due = Math.Min(total, (long)((now - start) / ticksPerPublish) + 1);
@@ -98,7 +100,7 @@ public sealed class Publisher : IDisposable
                         lock (pending) pending.Add(PostOneAsync(step, sent, scheduled));
                         sent++;
                     }
-                    if (sent < total)
+                    if (sent < total && !stop.IsCancellationRequested)
                     {
                         var nextAt = start + (long)(sent * ticksPerPublish);
                         var waitMs = (nextAt - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
@@ -115,6 +117,30 @@ public sealed class Publisher : IDisposable
         Task[] all;
         lock (pending) all = pending.ToArray();
         await Task.WhenAny(Task.WhenAll(all), Task.Delay(postDrainTimeout));
+    }
+
+    /// <summary>
+    /// The sum of every sample of a counter in the server's Prometheus text (GET /metrics), e.g.
+    /// traffic_messages_conflated_total over all its topics; null when the server has no /metrics or no such counter.
+    /// </summary>
+    public async Task<double?> MetricSumAsync(string name)
+    {
+        try
+        {
+            var text = await _http.GetStringAsync(new Uri(_publishUri, "/metrics"));
+            double? sum = null;
+            foreach (var line in text.Split('\n'))
+            {
+                if (!line.StartsWith(name, StringComparison.Ordinal) || line.Length <= name.Length || (line[name.Length] != ' ' && line[name.Length] != '{')) continue;
+                // "name{labels} value [timestamp]": the value is the first field after the labels.
+                var valueAt = line[name.Length] == '{' ? line.LastIndexOf('}') + 1 : name.Length;
+                var fields = line[valueAt..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 0 && double.TryParse(fields[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                    sum = (sum ?? 0) + v;
+            }
+            return sum;
+        }
+        catch (Exception) { return null; }
     }
 
     /// <summary>Publishes one message right now (used for one-to-all and warm-ups); returns the send timestamp.</summary>

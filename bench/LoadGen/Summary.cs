@@ -19,6 +19,10 @@ public static class Summary
         "expected", "delivered", "firstMs", "lastMs",
         "targetPerSec", "attempts", "connected", "failures", "achievedPerSec",
         "asked", "minOpenWhileHolding", "serverClients", "liveAtEnd", "publishToAllLastMs", "fdLimit", "serverFdLimit",
+        "reconnected", "lostSilently", "updatesSkipped", "witnessUpdates", "catchUpSeconds", "published", "accepted", "witnessMessages", "witnessGaps", "missedWhileAway", "recovered", "serverReplayed",
+        "duplicatesBefore", "duplicatesAfter", "duplicatesAcross", "unknownToWitness", "outOfOrder", "resumedTrue", "resumedFalse", "resumedMissing",
+        "notRecoveredReasons", "snapshotsAfterReconnect", "resumedAgain", "closedAfterReconnect", "notCaughtUp", "reconnectSeconds", "recoverP50Ms", "recoverP99Ms", "recoverMaxMs",
+        "serverRssPeakMB", "serverRssEndMB", "slowReaders", "slowReadersStillOpen", "serverConflated", "serverDropped",
         "avgFrameBytes", "serverCpuPct", "serverRssMB", "loadgenCpuPct", "loadgenGen0", "pass", "firstError",
     ];
 
@@ -89,6 +93,8 @@ public static class Summary
             sb.AppendLine();
         }
 
+        SlowReadersAgainstReference(sb, results);
+
         sb.AppendLine("## Runs").AppendLine();
         sb.AppendLine("| scenario | target | round | slot | ok | seconds | notes |");
         sb.AppendLine("|---|---|---|---|---|---|---|");
@@ -101,6 +107,43 @@ public static class Summary
         Console.WriteLine(sb.ToString());
         Console.WriteLine($"summary written to {path}");
         return 0;
+    }
+
+    /// <summary>
+    /// slow-readers: the runs where 1 in K stopped reading against the reference runs where nobody
+    /// did (same load, fresh servers, interleaved by run.sh), per target, paired by round and slot.
+    /// </summary>
+    private static void SlowReadersAgainstReference(StringBuilder sb, List<JsonObject> results)
+    {
+        var runs = results.Where(r => Str(r["scenario"]) == "slow-readers").ToList();
+        static bool IsReference(JsonObject r) => Str(r["variant"]).Contains("reference", StringComparison.Ordinal);
+        if (!runs.Any(IsReference) || runs.All(IsReference)) return;
+        sb.AppendLine("## Slow readers against the reference (nobody stops reading; same load, interleaved)").AppendLine();
+        sb.AppendLine("Readers' p99 in step 3 (the slow readers stopped before step 2), median over runs; the ratio is slow / reference, paired by round and slot (above 1: the slow readers cost the others).").AppendLine();
+        sb.AppendLine("| target | readers' p99 reference (ms) | readers' p99 with slow readers (ms) | ratio median | spread | pairs | delivery % reference / slow | server RSS MB reference / slow | conflated (slow runs) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var target in runs.Select(r => Str(r["target"])).Distinct())
+        {
+            double? M(bool reference, string metric)
+            {
+                var vals = runs.Where(r => Str(r["target"]) == target && IsReference(r) == reference)
+                    .Select(r => r["metrics"]?[metric]?["value"]).OfType<JsonValue>()
+                    .Select(v => v.TryGetValue<double>(out var d) ? d : double.NaN).Where(d => !double.IsNaN(d)).ToList();
+                return vals.Count == 0 ? null : Median(vals);
+            }
+            var refs = runs.Where(r => Str(r["target"]) == target && IsReference(r))
+                .Select(r => (key: (r["round"]!.GetValue<int>(), r["slot"]!.GetValue<int>()), v: r["metrics"]?["readersP99Ms"]?["value"]))
+                .Where(x => x.v is JsonValue).ToDictionary(x => x.key, x => x.v!.GetValue<double>());
+            var ratios = runs.Where(r => Str(r["target"]) == target && !IsReference(r))
+                .Select(r => (key: (r["round"]!.GetValue<int>(), r["slot"]!.GetValue<int>()), v: r["metrics"]?["readersP99Ms"]?["value"]))
+                .Where(x => x.v is JsonValue && refs.TryGetValue(x.key, out var d) && d > 0)
+                .Select(x => x.v!.GetValue<double>() / refs[x.key]).ToList();
+            var ratio = ratios.Count == 0 ? "n/a" : $"{Median(ratios):0.##}";
+            var spread = ratios.Count == 0 ? "" : $"{ratios.Min():0.##} - {ratios.Max():0.##}";
+            sb.AppendLine($"| {target} | {Fmt(M(true, "readersP99Ms"))} | {Fmt(M(false, "readersP99Ms"))} | {ratio} | {spread} | {ratios.Count} | " +
+                $"{Fmt(M(true, "readersDeliveryPct"))} / {Fmt(M(false, "readersDeliveryPct"))} | {Fmt(M(true, "serverRssMB"))} / {Fmt(M(false, "serverRssMB"))} | {Fmt(M(false, "serverConflated"))} |");
+        }
+        sb.AppendLine();
     }
 
     public static void WriteScenario(string outDir, string stamp, string scenario, List<JsonObject> records)
