@@ -53,7 +53,21 @@ test('the page loads and shows the snapshot: every topic, the map, the connectio
 });
 
 test('an UPDATE and an ALERT posted to /api/publish appear on the page', async () => {
+  // A service of its own on the seed's schedule: the shared one's weather UPDATE every 2 s could
+  // replace the posted list before a loaded machine draws it.
+  const own = new Service({});
+  await own.start();
+  try {
+    await publishedUpdateAndAlertAppear(own);
+  } finally {
+    await own.stop();
+  }
+});
+
+async function publishedUpdateAndAlertAppear(service) {
   const { page } = await open(service.http);
+  // The page is "open" at the connection ACK; publishes reach it from its SNAPSHOT on.
+  await until(async () => Number(await text(page, 'count-weather')) > 0, { what: 'the SNAPSHOT on the page' });
   await service.publish('UPDATE', 'weather', [{ id: 'urn:test:Weather:B1', name: 'Browser test weather', temperature: 33.3, weatherType: 'sunny',
     location: { latitude: 10.78, longitude: 106.7 } }]);
   const row = page.locator('[data-testid=panel-weather] li[data-id="urn:test:Weather:B1"]');
@@ -66,7 +80,7 @@ test('an UPDATE and an ALERT posted to /api/publish appear on the page', async (
   assert.match(await alert.textContent(), /^\d{2}:\d{2}:\d{2}accidentssevereAccidentBrowser test crash on Nguyen Hue$/);
   assert.match(await alert.getAttribute('class'), /severity-high/);
   await page.close();
-});
+}
 
 test('shows disconnected when the server stops, reconnects when it comes back and says alerts may have been missed', async () => {
   const own = new Service({ UPDATE_INTERVALS_MS: 'accidents=1000' });
