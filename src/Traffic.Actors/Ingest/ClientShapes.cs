@@ -125,7 +125,7 @@ public static class ClientShapes
             Kind.Count => value.ValueKind switch
             {
                 JsonValueKind.Number => JsonValue.Create((long)Math.Round(value.GetDouble())),
-                JsonValueKind.Array => JsonValue.Create(value.GetArrayLength()), // Smart Data Models: one entry per vehicle (its category)
+                JsonValueKind.Array => JsonValue.Create((long)value.GetArrayLength()), // Smart Data Models: one entry per vehicle (its category)
                 _ => throw WrongKind(entity, name, "a number or an array", value),
             },
             Kind.Address => value.ValueKind == JsonValueKind.Object ? Address(value) : throw WrongKind(entity, name, "a PostalAddress object", value),
