@@ -10,9 +10,13 @@ namespace Traffic.Actors.Ingest;
 /// <summary>
 /// The polling source: for each mapped entity type, on its topic's interval, pages through
 /// <c>GET /ngsi-ld/v1/entities?type=T&amp;limit=L&amp;offset=O</c> and emits what changed since the last
-/// complete listing (<see cref="ChangeTracker"/>). A failed or slow page fails that type's stream,
-/// which <see cref="RestartSource.WithBackoff{T}(Func{Source{T,NotUsed}}, RestartSettings)"/> starts again after a growing pause;
-/// meanwhile the aggregator keeps the last known state. Outages are logged once, and shown by <see cref="BrokerStatus"/>.
+/// complete listing (<see cref="ChangeTracker"/>). A broker that fails or answers too slowly is not a
+/// failure of the stream: the poll marks it away (<see cref="BrokerStatus"/>, logged once per outage),
+/// waits a growing pause (min..max back-off, doubled per failed try) and the next tick tries again;
+/// meanwhile the aggregator keeps the last known state. Each type's stream is wrapped in
+/// <see cref="RestartSource.WithBackoff{T}(Func{Source{T,NotUsed}}, RestartSettings)"/>, which restarts it
+/// after anything unexpected (a bug), with the same back-off. (Letting RestartSource also pace outages
+/// would log a line per try: Akka.Streams logs every restart.)
 /// </summary>
 public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, BrokerStatus status, ILoggingAdapter log, Func<DateTimeOffset> now)
 {
@@ -26,33 +30,50 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
         Source<IngestBatch, NotUsed>? merged = null;
         foreach (var type in types)
         {
-            var tracker = new ChangeTracker(); // outlives restarts: a broker back after an outage sends only what changed
+            // Outlive restarts: a broker back after an outage sends only what changed.
+            var tracker = new ChangeTracker();
+            var backoff = new Backoff(settings.MinBackoff, settings.MaxBackoff);
             var interval = intervalOf(type);
             var one = RestartSource.WithBackoff(() =>
-                Akka.Streams.Dsl.Source.Tick(TimeSpan.Zero, interval, NotUsed.Instance)
-                    .SelectAsync(1, _ => PollAsync(type, tracker))
+                Akka.Streams.Dsl.Source.Tick(TimeSpan.Zero, interval, NotUsed.Instance) // ticks while a poll runs are dropped
+                    .SelectAsync(1, _ => PollAsync(type, tracker, backoff))
                     .Where(batch => batch.Entities.Count > 0 || batch.RemovedIds is { Count: > 0 }), restart);
             merged = merged is null ? one : merged.Merge(one);
         }
         return merged ?? Akka.Streams.Dsl.Source.Empty<IngestBatch>();
     }
 
-    private async Task<IngestBatch> PollAsync(string type, ChangeTracker tracker)
+    private async Task<IngestBatch> PollAsync(string type, ChangeTracker tracker, Backoff backoff)
     {
         List<JsonElement> listing;
         try { listing = await ListAsync(type); }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or BrokerAnswerException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or BrokerAnswerException)
         {
-            var reason = e is TaskCanceledException ? $"no answer within {settings.RequestTimeout.TotalSeconds:0.#} s" : e.Message;
+            var reason = e is OperationCanceledException ? $"no answer within {settings.RequestTimeout.TotalSeconds:0.#} s" : e.Message;
             if (status.MarkDown(reason, now()))
                 log.Warning("NGSI-LD broker {0} is away ({1}); keeping the last known state and retrying with back-off", settings.BrokerUrl, reason);
-            throw; // fails this type's stream: RestartSource backs off
+            await Task.Delay(backoff.Next());
+            return new IngestBatch(IngestOrigin.Poll, []);
         }
+        backoff.Reset();
         if (status.MarkUp(now())) log.Info("NGSI-LD broker {0} answers again", settings.BrokerUrl);
         var (changed, removed) = tracker.Take(listing);
         return new IngestBatch(IngestOrigin.Poll, changed, RemovedType: type, RemovedIds: removed);
     }
 
+    /// <summary>The pause after a failed poll: <c>min</c>, doubled per consecutive failure up to <c>max</c>, ±20 % so that types do not retry in step.</summary>
+    private sealed class Backoff(TimeSpan min, TimeSpan max)
+    {
+        private int _failures;
+
+        public TimeSpan Next()
+        {
+            var pause = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(_failures++, 30)));
+            return TimeSpan.FromMilliseconds(pause * (0.8 + 0.4 * Random.Shared.NextDouble()));
+        }
+
+        public void Reset() => _failures = 0;
+    }
     private async Task<List<JsonElement>> ListAsync(string type)
     {
         var all = new List<JsonElement>();
