@@ -60,7 +60,9 @@ public static class NotifyEndpoint
             if (ingest.Pipeline is not { } pipeline)
                 return Unavailable(response, log, "The ingest is starting; retry shortly.");
             var reply = new TaskCompletionSource<IngestOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var offered = await pipeline.OfferAsync(new IngestBatch(IngestOrigin.Notification, data.EnumerateArray().ToArray(), reply));
+            IQueueOfferResult offered;
+            try { offered = await pipeline.OfferAsync(new IngestBatch(IngestOrigin.Notification, data.EnumerateArray().ToArray(), reply)); }
+            catch (StreamDetachedException) { return Unavailable(response, log, "The ingest is not running (shutting down)."); }
             switch (offered)
             {
                 case QueueOfferResult.Enqueued:
