@@ -62,7 +62,7 @@ public sealed record ServiceOptions
             Ingest = sources.NgsiLd ? IngestConfiguration.Settings(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)) : null,
             Simulation = new SimulationSettings(
                 Integer(config, "SIMULATOR_SEED", defaults.Simulation.Seed, min: int.MinValue, max: int.MaxValue),
-                Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
+                Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)) { SharesTopics = sources.NgsiLd },
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),

@@ -6,6 +6,7 @@ using Akka.TestKit.Xunit2;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
 using Traffic.Tests.Support;
 using Xunit;
 
@@ -92,5 +93,15 @@ public sealed class AggregatorUpsertSpecs : TestKit
         Assert.Equal(Topic.Accidents, _registry.ExpectMsg<RegistryCommands.PublishToTopic>().Topic);
         Upsert(Topic.Accidents, [Entity("x", 1)], IfNew("x"));
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void With_both_sources_the_simulations_lists_leave_the_notified_entities_in_place()
+    {
+        Upsert(Topic.Cameras, [Entity("notified", 0)]);
+        var simulation = new SharedTopicWriter();
+        foreach (var command in simulation.Commands(Topic.Cameras, [Entity("sim-1", 0), Entity("sim-2", 0)])) _aggregator.Tell(command, ActorRefs.NoSender);
+        foreach (var command in simulation.Commands(Topic.Cameras, [Entity("sim-1", 1)])) _aggregator.Tell(command, ActorRefs.NoSender); // sim-2 is gone
+        Assert.Equal(["notified", "sim-1"], SnapshotIds(Topic.Cameras));
     }
 }
