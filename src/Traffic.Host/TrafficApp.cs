@@ -14,6 +14,7 @@ using Traffic.Host.Admission;
 using Traffic.Host.Api;
 using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
+using Traffic.Host.Ingest;
 using Traffic.Host.Memory;
 using Traffic.Host.WebSockets;
 
@@ -58,6 +59,8 @@ public static class TrafficApp
             ConfigureAkka(akka, options, services.GetRequiredService<TrafficMetrics>());
             configureAkka?.Invoke(akka);
         });
+        // After AddAkka: hosted services start in order, and the ingest waits for the aggregator.
+        if (options.Ingest is not null) builder.Services.AddNgsiLdIngest(options);
 
         var app = builder.Build();
         app.UseForwardedHeaders(forwarded);
@@ -69,6 +72,7 @@ public static class TrafficApp
         app.UseWebSockets();
         app.MapTrafficWebSockets();
         app.MapPublish();
+        if (options.Ingest is not null) app.MapNgsiLdNotify();
         app.MapStats();
         app.MapTrafficHealthChecks();
         app.MapPrometheusScrapingEndpoint(); // GET /metrics

@@ -70,6 +70,20 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             PublishUpdate(d.Topic);
             _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
         });
+        Receive<AggregatorCommands.UpsertEntities>(u =>
+        {
+            var before = _state[u.Topic];
+            ChangeTopic(u.Topic, EntityMerge.Upsert(before, u.Entities));
+            foreach (var alert in u.Alerts.Where(a => EntityMerge.AlertHolds(a, before)))
+                Publish(new SequencerCommands.PublishData(ServerMessageType.Alert, u.Topic, alert.DataJson), ServerMessageType.Alert, u.Topic);
+            Acknowledge();
+        });
+        Receive<AggregatorCommands.RemoveEntities>(r =>
+        {
+            var after = EntityMerge.Remove(_state[r.Topic], r.Ids);
+            if (after is not null) ChangeTopic(r.Topic, after);
+            Acknowledge();
+        });
         Receive<AggregatorCommands.GetSnapshot>(_ =>
             Sender.Tell(new AggregatorCommands.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now))));
         Receive<StateReplication.GetFullState>(_ =>
@@ -127,6 +141,20 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         }
         Become(Serving);
         Stash.UnstashAll();
+    }
+
+    /// <summary>A per-entity change (upsert, remove): the topic's new list, replicated like a <see cref="AggregatorCommands.ReplaceTopic"/>.</summary>
+    private void ChangeTopic(Topic topic, IReadOnlyList<EntityJson> entities)
+    {
+        _state[topic] = entities;
+        _snapshot = null;
+        _version++;
+        _replicas?.Tell(new StateReplication.TopicState(_epoch, _version, topic, entities));
+    }
+
+    private void Acknowledge()
+    {
+        if (!Sender.IsNobody() && !Sender.Equals(Context.System.DeadLetters)) Sender.Tell(AggregatorCommands.EntitiesApplied.Instance);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;

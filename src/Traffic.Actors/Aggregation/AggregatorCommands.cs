@@ -24,4 +24,38 @@ public static class AggregatorCommands
 
     /// <summary>A failed aggregator's state, handed to the instance that replaces it.</summary>
     public sealed record RestoreState(IReadOnlyDictionary<Topic, IReadOnlyList<EntityJson>> State);
+
+    // Per-entity changes (the NGSI-LD ingest, docs/ngsi-ld.md): merged into the topic's list by id.
+
+    /// <summary>
+    /// Inserts or replaces these entities by id in the topic's list (new ids go to its end; the rest of
+    /// the list stays). Each of <paramref name="Alerts"/> is raised at once when its condition holds
+    /// against the state before this change, so that only the owner of the state decides (raised once in a cluster).
+    /// </summary>
+    public sealed record UpsertEntities(Topic Topic, IReadOnlyList<EntityJson> Entities, IReadOnlyList<ConditionalAlert> Alerts)
+    {
+        public UpsertEntities(Topic topic, IReadOnlyList<EntityJson> entities) : this(topic, entities, []) { }
+    }
+
+    /// <summary>Takes these ids out of the topic's list (unknown ids are ignored).</summary>
+    public sealed record RemoveEntities(Topic Topic, IReadOnlyList<string> Ids);
+
+    /// <summary>The answer to <see cref="UpsertEntities"/> and <see cref="RemoveEntities"/>: applied (the ingest paces itself on it).</summary>
+    public sealed record EntitiesApplied
+    {
+        public static readonly EntitiesApplied Instance = new();
+    }
+
+    /// <summary>When an upserted entity raises an ALERT, judged against the entity the state held before.</summary>
+    public enum AlertCondition : byte
+    {
+        /// <summary>The id was not in the topic's list (a new accident).</summary>
+        NewEntity = 0,
+
+        /// <summary>The previous entity's numeric <c>Field</c> was at or below <c>Threshold</c> (the new one is above: checked by the sender).</summary>
+        CrossedAbove = 1,
+    }
+
+    /// <summary>An ALERT (<paramref name="DataJson"/>, as <see cref="RaiseAlert"/>) raised if <paramref name="Condition"/> holds for <paramref name="EntityId"/>.</summary>
+    public sealed record ConditionalAlert(string EntityId, AlertCondition Condition, string Field, double Threshold, byte[] DataJson);
 }

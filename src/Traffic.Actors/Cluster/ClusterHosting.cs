@@ -38,6 +38,10 @@ public static class ClusterHosting
         typeof(StateReplication.FullState),
         typeof(ClusterFanOutActor.Hello),
         typeof(SimulationClock),
+        // NGSI-LD ingest: notifications arrive at any node, the aggregator singleton owns the state.
+        typeof(AggregatorCommands.UpsertEntities),
+        typeof(AggregatorCommands.RemoveEntities),
+        typeof(AggregatorCommands.EntitiesApplied),
     ];
 
     /// <summary>Binds <see cref="CrossNodeMessages"/> to <see cref="TrafficSerializer"/>.</summary>

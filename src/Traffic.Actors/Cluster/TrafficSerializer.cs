@@ -38,6 +38,10 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const string StatsManifest = "ST";
     private const string HelloManifest = "HE";
     private const string SimulationClockManifest = "SC";
+    // NGSI-LD ingest (docs/ngsi-ld.md): per-entity changes sent to the aggregator singleton from any node.
+    private const string UpsertEntitiesManifest = "UE";
+    private const string RemoveEntitiesManifest = "RE";
+    private const string EntitiesAppliedManifest = "EA";
 
     public TrafficSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -62,6 +66,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         RegistryCommands.Stats => StatsManifest,
         ClusterFanOutActor.Hello => HelloManifest,
         SimulationClock => SimulationClockManifest,
+        AggregatorCommands.UpsertEntities => UpsertEntitiesManifest,
+        AggregatorCommands.RemoveEntities => RemoveEntitiesManifest,
+        AggregatorCommands.EntitiesApplied => EntitiesAppliedManifest,
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -117,6 +124,27 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         }),
         ClusterFanOutActor.Hello h => Encoding.UTF8.GetBytes(h.Node),
         SimulationClock c => Write(w => { w.Long(c.OriginUtcTicks); w.Long(c.Step); }),
+        AggregatorCommands.UpsertEntities u => Write(w =>
+        {
+            w.Byte((byte)u.Topic);
+            w.Entities(u.Entities);
+            w.Int(u.Alerts.Count);
+            foreach (var alert in u.Alerts)
+            {
+                w.Text(alert.EntityId);
+                w.Byte((byte)alert.Condition);
+                w.Text(alert.Field);
+                w.Long(BitConverter.DoubleToInt64Bits(alert.Threshold));
+                w.Bytes(alert.DataJson);
+            }
+        }),
+        AggregatorCommands.RemoveEntities r => Write(w =>
+        {
+            w.Byte((byte)r.Topic);
+            w.Int(r.Ids.Count);
+            foreach (var id in r.Ids) w.Text(id);
+        }),
+        AggregatorCommands.EntitiesApplied => [],
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -223,6 +251,30 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             }
             case HelloManifest:
                 return new ClusterFanOutActor.Hello(Encoding.UTF8.GetString(bytes));
+            case UpsertEntitiesManifest:
+            {
+                var topic = (Topic)r.Byte();
+                var entities = r.Entities();
+                var alerts = new AggregatorCommands.ConditionalAlert[r.Int()];
+                for (var i = 0; i < alerts.Length; i++)
+                {
+                    var id = r.Text();
+                    var condition = (AggregatorCommands.AlertCondition)r.Byte();
+                    var field = r.Text();
+                    var threshold = BitConverter.Int64BitsToDouble(r.Long());
+                    alerts[i] = new AggregatorCommands.ConditionalAlert(id, condition, field, threshold, r.Bytes());
+                }
+                return new AggregatorCommands.UpsertEntities(topic, entities, alerts);
+            }
+            case RemoveEntitiesManifest:
+            {
+                var topic = (Topic)r.Byte();
+                var ids = new string[r.Int()];
+                for (var i = 0; i < ids.Length; i++) ids[i] = r.Text();
+                return new AggregatorCommands.RemoveEntities(topic, ids);
+            }
+            case EntitiesAppliedManifest:
+                return AggregatorCommands.EntitiesApplied.Instance;
             default:
                 throw new System.Runtime.Serialization.SerializationException($"{nameof(TrafficSerializer)}: unknown manifest \"{manifest}\"");
         }
@@ -290,6 +342,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         /// <summary>The rest of the message, without a length.</summary>
         public void Raw(ReadOnlySpan<byte> value) => _stream.Write(value);
 
+        public void Text(string value) => Bytes(Encoding.UTF8.GetBytes(value));
+
         public void Entities(IReadOnlyList<EntityJson> entities)
         {
             Int(entities.Count);
@@ -330,6 +384,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             _position += length;
             return value;
         }
+
+        public string Text() => Encoding.UTF8.GetString(Bytes());
 
         public IReadOnlyList<EntityJson> Entities()
         {

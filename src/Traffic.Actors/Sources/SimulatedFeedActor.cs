@@ -34,10 +34,13 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
     private readonly IActorRef? _mediator;
     private readonly IActorRef? _clockReplica;
     private SteppedSimulation? _simulation;
+    private readonly SharedTopicWriter? _shared;
 
-    public SimulatedFeedActor(SteppedSimulation simulation, IActorRef aggregator, TimeSpan stepInterval)
+    /// <param name="shared">With SOURCES=both: writes topics by upsert/remove so another source's entities stay (null: whole lists).</param>
+    public SimulatedFeedActor(SteppedSimulation simulation, IActorRef aggregator, TimeSpan stepInterval, SharedTopicWriter? shared = null)
     {
         _simulation = simulation;
+        _shared = shared;
         _aggregator = aggregator;
         _stepInterval = stepInterval;
         Running();
@@ -56,14 +59,15 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
         _stepInterval = settings.StepInterval;
         _mediator = mediator;
         _clockReplica = clockReplica;
+        _shared = settings.SharesTopics ? new SharedTopicWriter() : null;
         Starting();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(SteppedSimulation simulation, IActorRef aggregator, TimeSpan stepInterval) =>
-        Akka.Actor.Props.Create(() => new SimulatedFeedActor(simulation, aggregator, stepInterval));
+    public static Props Props(SteppedSimulation simulation, IActorRef aggregator, TimeSpan stepInterval, SharedTopicWriter? shared = null) =>
+        Akka.Actor.Props.Create(() => new SimulatedFeedActor(simulation, aggregator, stepInterval, shared));
 
     /// <summary>Props of the singleton form: see <see cref="SimulatedFeedActor(SimulationSettings, IActorRef, IActorRef, IActorRef)"/>.</summary>
     public static Props SingletonProps(SimulationSettings settings, IActorRef aggregator, IActorRef mediator, IActorRef clockReplica) =>
@@ -80,9 +84,9 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>Sends every topic's current list; called once before the first client can connect.</summary>
-    public static void PublishAll(CitySimulation simulation, IActorRef aggregator)
+    public static void PublishAll(CitySimulation simulation, IActorRef aggregator, SharedTopicWriter? shared = null)
     {
-        foreach (var topic in Topics.Every) aggregator.Tell(Replace(simulation, topic));
+        foreach (var topic in Topics.Every) Send(simulation, topic, aggregator, shared);
     }
 
     private void Starting()
@@ -112,7 +116,7 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
         }
         // The steps the fail-over missed, alerts included (late, not lost), then the whole city at once.
         RaiseAlerts(_simulation.AdvanceTo(now));
-        PublishAll(_simulation.City, _aggregator);
+        PublishAll(_simulation.City, _aggregator, _shared);
         PublishClock();
         Timers.Cancel(nameof(ClockTimedOut));
         Timers.StartPeriodicTimer(nameof(Step), Step.Instance, _stepInterval);
@@ -125,12 +129,13 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Step>(_ => Advance());
         Receive<SimulationClockCommands.Latest>(_ => { }); // late answer after the wait ran out
         Receive<ClockTimedOut>(_ => { });
+        Receive<AggregatorCommands.EntitiesApplied>(_ => { }); // the aggregator's answer to a shared topic's upsert
     }
 
     private void Advance()
     {
         var step = _simulation!.AdvanceTo(Context.System.Scheduler.Now);
-        foreach (var topic in step.ChangedTopics) _aggregator.Tell(Replace(_simulation.City, topic));
+        foreach (var topic in step.ChangedTopics) Send(_simulation.City, topic, _aggregator, _shared);
         RaiseAlerts(step);
         PublishClock();
     }
@@ -142,6 +147,13 @@ public sealed class SimulatedFeedActor : ReceiveActor, IWithTimers, IWithStash
     }
 
     private void PublishClock() => _mediator?.Tell(new Publish(SimulationClockCommands.Topic, _simulation!.Clock));
+
+    private static void Send(CitySimulation simulation, Topic topic, IActorRef aggregator, SharedTopicWriter? shared)
+    {
+        var replace = Replace(simulation, topic);
+        if (shared is null) aggregator.Tell(replace);
+        else foreach (var command in shared.Commands(topic, replace.Entities)) aggregator.Tell(command);
+    }
 
     private static AggregatorCommands.ReplaceTopic Replace(CitySimulation simulation, Topic topic) =>
         new(topic, simulation.Current(topic).Select(ToEntity).ToArray());

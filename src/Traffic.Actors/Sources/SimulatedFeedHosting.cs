@@ -8,6 +8,9 @@ namespace Traffic.Actors.Sources;
 /// <param name="StepInterval">How often the simulated city moves on.</param>
 public sealed record SimulationSettings(int Seed, TimeSpan StepInterval)
 {
+    /// <summary>Another source feeds the same topics (SOURCES=both): the feed upserts and removes instead of replacing whole lists.</summary>
+    public bool SharesTopics { get; init; }
+
     public static SimulationSettings Default { get; } = new(20251129, TimeSpan.FromSeconds(5));
 }
 
@@ -20,7 +23,8 @@ public static class SimulatedFeedHosting
             var aggregator = registry.Get<AggregatorActor>();
             var simulation = new SteppedSimulation(settings.Seed, system.Scheduler.Now, settings.StepInterval);
             // Fill the aggregator now, from the outside, so even the very first client's SNAPSHOT is full.
-            SimulatedFeedActor.PublishAll(simulation.City, aggregator);
-            system.ActorOf(SimulatedFeedActor.Props(simulation, aggregator, settings.StepInterval), "simulated-feed");
+            var shared = settings.SharesTopics ? new SharedTopicWriter() : null;
+            SimulatedFeedActor.PublishAll(simulation.City, aggregator, shared);
+            system.ActorOf(SimulatedFeedActor.Props(simulation, aggregator, settings.StepInterval, shared), "simulated-feed");
         });
 }

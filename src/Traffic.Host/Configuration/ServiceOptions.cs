@@ -3,7 +3,9 @@ using Traffic.Actors.Aggregation;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
+using Traffic.Actors.Ingest;
 using Traffic.Host.Admission;
+using Traffic.Host.Ingest;
 
 namespace Traffic.Host.Configuration;
 
@@ -26,6 +28,9 @@ public sealed record ServiceOptions
     public AdmissionSettings Admission { get; init; } = AdmissionSettings.Default;
     public HistorySettings History { get; init; } = HistorySettings.Default;
 
+    /// <summary>Null: no NGSI-LD source (SOURCES without ngsi-ld). Otherwise POST /ngsi-ld/notify, and polling when a broker URL is set.</summary>
+    public IngestSettings? Ingest { get; init; }
+
     /// <summary>Null: a single node (no AKKA_* variable set). Otherwise this node's place in the cluster.</summary>
     public ClusterNodeOptions? Cluster { get; init; }
 
@@ -36,6 +41,8 @@ public sealed record ServiceOptions
         var timeout = Milliseconds(config, "HEARTBEAT_TIMEOUT_MS", defaults.Connection.HeartbeatTimeout);
         if (timeout < interval)
             throw new ServiceConfigurationException($"HEARTBEAT_TIMEOUT_MS ({timeout.TotalMilliseconds}) must not be shorter than HEARTBEAT_INTERVAL_MS ({interval.TotalMilliseconds})");
+
+        var sources = IngestConfiguration.Sources(config);
 
         TopicSchedule schedule;
         try { schedule = TopicSchedule.Parse(config["UPDATE_INTERVALS_MS"]); }
@@ -52,10 +59,12 @@ public sealed record ServiceOptions
             },
             PublishApiKey = config["PUBLISH_API_KEY"] is { Length: > 0 } key ? key : null,
             Schedule = schedule,
-            SimulatorEnabled = Boolean(config, "SIMULATOR_ENABLED", defaults.SimulatorEnabled),
+            // SIMULATOR_ENABLED=false turns the simulator off whatever SOURCES says (older deployments, specs).
+            SimulatorEnabled = sources.Simulator && Boolean(config, "SIMULATOR_ENABLED", defaults.SimulatorEnabled),
+            Ingest = sources.NgsiLd ? IngestConfiguration.Settings(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)) : null,
             Simulation = new SimulationSettings(
                 Integer(config, "SIMULATOR_SEED", defaults.Simulation.Seed, min: int.MinValue, max: int.MaxValue),
-                Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)),
+                Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)) { SharesTopics = sources.NgsiLd },
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),

@@ -1,0 +1,92 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Traffic.Actors.Aggregation;
+
+namespace Traffic.Actors.Ingest;
+
+/// <summary>
+/// The ingest as an Akka.Streams graph (docs/architecture.md, "Ingest pipeline"):
+/// <code>
+///   Source.Queue (notifications, bounded, DropNew) ─┐
+///   polling source per type (RestartSource) ────────┴─ Merge ─ Select(map) ─ SelectMany ─ SelectAsync(1, Ask aggregator) ─ Sink.Ignore
+/// </code>
+/// A full queue answers a notification at once (<see cref="QueueOfferResult.Dropped"/>: the endpoint
+/// says 429) instead of holding it in memory; the aggregator's acknowledgement paces the whole graph.
+/// </summary>
+public sealed class IngestPipeline
+{
+    private readonly ISourceQueueWithComplete<IngestBatch> _queue;
+
+    private IngestPipeline(ISourceQueueWithComplete<IngestBatch> queue, Task completion)
+    {
+        _queue = queue;
+        Completion = completion;
+    }
+
+    public Task Completion { get; }
+
+    /// <param name="aggregator">The aggregator (in a cluster: the singleton's proxy, on whichever node this runs).</param>
+    /// <param name="polling">The polling source, or null (notifications only).</param>
+    public static IngestPipeline Start(ActorSystem system, IActorRef aggregator, IngestSettings settings, IngestMetrics? metrics,
+        Source<IngestBatch, NotUsed>? polling)
+    {
+        var log = Logging.GetLogger(system, typeof(IngestPipeline));
+        var mapper = new IngestMapper(settings);
+        var notifications = Source.Queue<IngestBatch>(settings.QueueSize, OverflowStrategy.DropNew);
+        var (queue, done) = (polling is null ? notifications : notifications.MergeMaterialized(polling, Keep.Left))
+            .Select(batch => Map(mapper, batch, metrics, log))                       // the mapping stage
+            .SelectMany(commands => commands)
+            .SelectAsync(1, command => HandOff(aggregator, command, settings.HandoffTimeout, log)) // the hand-off stage
+            .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
+            .Run(system.Materializer(namePrefix: "ngsi-ld-ingest"));
+        return new IngestPipeline(queue, done);
+    }
+
+    /// <summary>
+    /// Offers a notification's batch; <see cref="QueueOfferResult.Dropped"/> when the queue is full (answer 429),
+    /// <see cref="QueueOfferResult.QueueClosed"/> while shutting down (503). Never waits for room.
+    /// </summary>
+    public Task<IQueueOfferResult> OfferAsync(IngestBatch batch) => _queue.OfferAsync(batch);
+
+    public void Complete() => _queue.Complete();
+
+    private static IReadOnlyList<object> Map(IngestMapper mapper, IngestBatch batch, IngestMetrics? metrics, ILoggingAdapter log)
+    {
+        try
+        {
+            var mapped = mapper.Map(batch);
+            foreach (var command in mapped.Commands)
+                if (command is AggregatorCommands.UpsertEntities upsert) metrics?.Taken(upsert.Topic, upsert.Entities.Count);
+            if (mapped.Outcome.Refused.Count > 0)
+            {
+                metrics?.Refused(mapped.Outcome.Refused.Count);
+                // A notification's refusals are logged by the endpoint with its answer; a poll's here, once per poll.
+                if (batch.Origin == IngestOrigin.Poll)
+                    log.Warning("NGSI-LD poll: refused {0} entities; first: {1}", mapped.Outcome.Refused.Count, mapped.Outcome.Refused[0].Fault);
+            }
+            batch.Reply?.TrySetResult(mapped.Outcome);
+            return mapped.Commands;
+        }
+        catch (Exception e)
+        {
+            // A bug in the mapping must cost this batch, not the pipeline.
+            log.Error(e, "NGSI-LD ingest: a batch of {0} entities could not be mapped", batch.Entities.Count);
+            batch.Reply?.TrySetException(e);
+            return [];
+        }
+    }
+
+    private static async Task<NotUsed> HandOff(IActorRef aggregator, object command, TimeSpan timeout, ILoggingAdapter log)
+    {
+        try { await aggregator.Ask<AggregatorCommands.EntitiesApplied>(command, timeout); }
+        catch (AskTimeoutException)
+        {
+            // The proxy still delivers it (e.g. once a moved singleton is up): only the pacing is lost.
+            log.Warning("NGSI-LD ingest: the aggregator did not confirm a change within {0:0.#} s; going on", timeout.TotalSeconds);
+        }
+        return NotUsed.Instance;
+    }
+}

@@ -1,0 +1,75 @@
+using Traffic.Actors.Protocol;
+
+namespace Traffic.Actors.Ingest;
+
+/// <summary>
+/// Which NGSI-LD entity type feeds which topic. The default follows the seed's topic table; congestion
+/// comes from its own entity type (<c>CongestionZone</c>, as the simulation sends it), not derived from
+/// TrafficFlowObserved: a zone is an area with its own level, and a flow's own <c>congested</c> flag
+/// already reaches clients on <c>patterns</c> (docs/ngsi-ld.md).
+/// </summary>
+public sealed record TypeTopicMap(IReadOnlyDictionary<string, Topic> Topics)
+{
+    public static TypeTopicMap Default { get; } = new(new Dictionary<string, Topic>(StringComparer.Ordinal)
+    {
+        ["Camera"] = Topic.Cameras,
+        ["WeatherObserved"] = Topic.Weather,
+        ["AirQualityObserved"] = Topic.AirQuality,
+        ["RoadAccident"] = Topic.Accidents,
+        ["TrafficFlowObserved"] = Topic.Patterns,
+        ["CongestionZone"] = Topic.Congestion,
+    });
+
+    public IEnumerable<string> Types => Topics.Keys;
+
+    /// <summary>
+    /// <c>Type=topic</c> pairs separated by commas, added to (or replacing entries of) the default;
+    /// <c>Type=</c> (no topic) drops a type. Throws <see cref="FormatException"/> naming the bad pair.
+    /// </summary>
+    public static TypeTopicMap Parse(string? text)
+    {
+        var topics = new Dictionary<string, Topic>(Default.Topics, StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(text)) return new TypeTopicMap(topics);
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0)
+                throw new FormatException($"\"{pair}\" is not Type=topic");
+            if (parts[1].Length == 0)
+            {
+                topics.Remove(parts[0]);
+                continue;
+            }
+            if (!Protocol.Topics.TryParse(parts[1], out var topic))
+                throw new FormatException($"\"{parts[1]}\" in \"{pair}\" is not one of {string.Join(", ", Protocol.Topics.Every.Select(t => t.WireName()))}");
+            topics[parts[0]] = topic;
+        }
+        return new TypeTopicMap(topics);
+    }
+}
+
+/// <summary>
+/// The ingest's alert rules, as the simulation's: a new accident whose severity is in
+/// <paramref name="AccidentSeverities"/> (default high or worse), an AQI that rises above <paramref name="AqiThreshold"/>.
+/// </summary>
+public sealed record IngestAlertSettings(IReadOnlySet<string> AccidentSeverities, int AqiThreshold)
+{
+    public static IngestAlertSettings Default { get; } =
+        new(new HashSet<string>(["high", "critical", "severe", "fatal"], StringComparer.OrdinalIgnoreCase), 150);
+}
+
+/// <summary>Polling of an NGSI-LD broker (<c>NGSI_LD_BROKER_URL</c>): where, as whom, how much per page, how long to wait.</summary>
+public sealed record BrokerPollSettings(Uri BrokerUrl, string? Tenant, string? BearerToken, int PageSize, TimeSpan RequestTimeout,
+    TimeSpan MinBackoff, TimeSpan MaxBackoff);
+
+/// <param name="Types">Entity type to topic.</param>
+/// <param name="Alerts">The alert rules.</param>
+/// <param name="QueueSize">Notifications waiting to be mapped before more are answered 429.</param>
+/// <param name="MaxBatchEntities">Entities in one notification before it is refused as oversized.</param>
+/// <param name="HandoffTimeout">How long the pipeline waits for the aggregator to take a change before it moves on (the change still arrives).</param>
+/// <param name="Poll">Null: no polling (notifications only).</param>
+public sealed record IngestSettings(TypeTopicMap Types, IngestAlertSettings Alerts, int QueueSize, int MaxBatchEntities,
+    TimeSpan HandoffTimeout, BrokerPollSettings? Poll)
+{
+    public static IngestSettings Default { get; } = new(TypeTopicMap.Default, IngestAlertSettings.Default, 64, 1000, TimeSpan.FromSeconds(5), null);
+}

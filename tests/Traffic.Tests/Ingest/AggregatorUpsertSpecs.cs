@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Protocol;
+using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.Ingest;
+
+/// <summary>The aggregator's per-entity changes: merged by id, replicated per change, alerts judged against the state before.</summary>
+public sealed class AggregatorUpsertSpecs : TestKit
+{
+    private readonly TestProbe _registry;
+    private readonly TestProbe _replicas;
+    private readonly IActorRef _aggregator;
+
+    public AggregatorUpsertSpecs() : base(VirtualTime.Config)
+    {
+        _registry = CreateTestProbe();
+        _replicas = CreateTestProbe();
+        _aggregator = Sys.ActorOf(AggregatorActor.Props(_registry.Ref, TopicSchedule.Default, _replicas.Ref));
+    }
+
+    private static EntityJson Entity(string id, int aqi) => new(id, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","aqi":{{aqi}}}"""));
+
+    private static AggregatorCommands.ConditionalAlert Crossing(string id) =>
+        new(id, AggregatorCommands.AlertCondition.CrossedAbove, "aqi", 150, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","alertType":"airQualityThreshold"}"""));
+
+    private static AggregatorCommands.ConditionalAlert IfNew(string id) =>
+        new(id, AggregatorCommands.AlertCondition.NewEntity, "", 0, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","alertType":"severeAccident"}"""));
+
+    private string[] SnapshotIds(Topic topic)
+    {
+        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        var frame = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
+        return JsonDocument.Parse(frame.Utf8Json).RootElement.GetProperty("data").GetProperty(topic.WireName())
+            .EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
+    }
+
+    private void Upsert(Topic topic, IReadOnlyList<EntityJson> entities, params AggregatorCommands.ConditionalAlert[] alerts)
+    {
+        _aggregator.Tell(new AggregatorCommands.UpsertEntities(topic, entities, alerts));
+        ExpectMsg<AggregatorCommands.EntitiesApplied>();
+    }
+
+    [Fact]
+    public void Upserts_replace_by_id_in_place_append_new_ids_and_every_change_reaches_the_replicas()
+    {
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.AirQuality, [Entity("a", 1), Entity("b", 2)]));
+        _replicas.ExpectMsg<StateReplication.TopicState>();
+
+        Upsert(Topic.AirQuality, [Entity("b", 20), Entity("c", 3)]);
+        var state = _replicas.ExpectMsg<StateReplication.TopicState>();
+        Assert.Equal(Topic.AirQuality, state.Topic);
+        Assert.Equal(["a", "b", "c"], state.Entities.Select(e => e.Id));
+        Assert.Contains("\"aqi\":20", Encoding.UTF8.GetString(state.Entities[1].Utf8Json));
+        Assert.Equal(["a", "b", "c"], SnapshotIds(Topic.AirQuality));
+
+        _aggregator.Tell(new AggregatorCommands.RemoveEntities(Topic.AirQuality, ["a", "unknown"]));
+        ExpectMsg<AggregatorCommands.EntitiesApplied>();
+        var removed = _replicas.ExpectMsg<StateReplication.TopicState>();
+        Assert.Equal(["b", "c"], removed.Entities.Select(e => e.Id));
+        Assert.Equal(state.Version + 1, removed.Version); // numbered like every other change: replicas see no gap
+
+        _aggregator.Tell(new AggregatorCommands.RemoveEntities(Topic.AirQuality, ["unknown"])); // nothing changes: nothing replicated
+        ExpectMsg<AggregatorCommands.EntitiesApplied>();
+        _replicas.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void An_AQI_alert_is_raised_only_when_the_previous_value_was_at_or_below_the_threshold()
+    {
+        Upsert(Topic.AirQuality, [Entity("s", 160)], Crossing("s")); // first sight: no crossing seen
+        Upsert(Topic.AirQuality, [Entity("s", 150)]);
+        Upsert(Topic.AirQuality, [Entity("s", 170)], Crossing("s")); // 150 -> 170: crossed
+        var alert = _registry.ExpectMsg<RegistryCommands.PublishToTopic>();
+        Assert.Equal(ServerMessageType.Alert, alert.Frame.Type);
+        Assert.Equal(Topic.AirQuality, alert.Topic);
+        Assert.Contains("airQualityThreshold", Encoding.UTF8.GetString(alert.Frame.Utf8Json));
+        Upsert(Topic.AirQuality, [Entity("s", 180)], Crossing("s")); // still above: no second alert
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_new_entity_alert_is_raised_once_per_id()
+    {
+        Upsert(Topic.Accidents, [Entity("x", 0)], IfNew("x"));
+        Assert.Equal(Topic.Accidents, _registry.ExpectMsg<RegistryCommands.PublishToTopic>().Topic);
+        Upsert(Topic.Accidents, [Entity("x", 1)], IfNew("x"));
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void With_both_sources_the_simulations_lists_leave_the_notified_entities_in_place()
+    {
+        Upsert(Topic.Cameras, [Entity("notified", 0)]);
+        var simulation = new SharedTopicWriter();
+        foreach (var command in simulation.Commands(Topic.Cameras, [Entity("sim-1", 0), Entity("sim-2", 0)])) _aggregator.Tell(command, ActorRefs.NoSender);
+        foreach (var command in simulation.Commands(Topic.Cameras, [Entity("sim-1", 1)])) _aggregator.Tell(command, ActorRefs.NoSender); // sim-2 is gone
+        Assert.Equal(["notified", "sim-1"], SnapshotIds(Topic.Cameras));
+    }
+}
