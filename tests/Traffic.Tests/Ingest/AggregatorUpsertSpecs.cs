@@ -78,10 +78,10 @@ public sealed class AggregatorUpsertSpecs : TestKit
         Upsert(Topic.AirQuality, [Entity("s", 160)], Crossing("s")); // first sight: no crossing seen
         Upsert(Topic.AirQuality, [Entity("s", 150)]);
         Upsert(Topic.AirQuality, [Entity("s", 170)], Crossing("s")); // 150 -> 170: crossed
-        var alert = _registry.ExpectMsg<RegistryCommands.PublishToTopic>();
-        Assert.Equal(ServerMessageType.Alert, alert.Frame.Type);
+        var alert = _registry.ExpectMsg<SequencerCommands.PublishData>(); // to the sequencer, which numbers it
+        Assert.Equal(ServerMessageType.Alert, alert.Type);
         Assert.Equal(Topic.AirQuality, alert.Topic);
-        Assert.Contains("airQualityThreshold", Encoding.UTF8.GetString(alert.Frame.Utf8Json));
+        Assert.Contains("airQualityThreshold", Encoding.UTF8.GetString(alert.DataJson));
         Upsert(Topic.AirQuality, [Entity("s", 180)], Crossing("s")); // still above: no second alert
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
@@ -90,7 +90,7 @@ public sealed class AggregatorUpsertSpecs : TestKit
     public void A_new_entity_alert_is_raised_once_per_id()
     {
         Upsert(Topic.Accidents, [Entity("x", 0)], IfNew("x"));
-        Assert.Equal(Topic.Accidents, _registry.ExpectMsg<RegistryCommands.PublishToTopic>().Topic);
+        Assert.Equal(Topic.Accidents, _registry.ExpectMsg<SequencerCommands.PublishData>().Topic);
         Upsert(Topic.Accidents, [Entity("x", 1)], IfNew("x"));
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
