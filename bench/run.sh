@@ -138,8 +138,8 @@ for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); don
 
 # ---- scenarios --------------------------------------------------------------------------------
 # storm and soak are long (minutes each): a full run takes them only when named with --scenario.
-ALL_REAL=(idle-memory fanout-1000 fanout-10000 seed-load one-to-all connect-storm hold slow-readers reconnect-storm)
-ALL_SMOKE=(idle-memory fanout seed-load one-to-all connect-storm hold storm soak slow-readers reconnect-storm)
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 burst seed-load one-to-all connect-storm hold slow-readers reconnect-storm)
+ALL_SMOKE=(idle-memory fanout burst seed-load one-to-all connect-storm hold storm soak slow-readers reconnect-storm)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -148,8 +148,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers|reconnect-storm) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers, reconnect-storm)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|burst|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers|reconnect-storm) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, burst, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers, reconnect-storm)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -171,6 +171,7 @@ job_args() {
     fanout-10000) echo "fanout --n 10000" ;;
     seed-load) echo "seed-load --n 1000" ;;
     one-to-all) echo "one-to-all --n 10000" ;;
+    burst) echo "burst --n 10000 --messages 100 --rounds 6" ;;
     connect-storm) echo "connect-storm" ;;
     hold) echo "hold --n 19000" ;;
     storm) echo "storm --n 5000 --rounds 5 --settle-seconds 30" ;;

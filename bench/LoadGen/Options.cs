@@ -24,6 +24,7 @@ public sealed class Options
                                reconnect-storm: publishing before the drop and after the return, 5)
           --drain-max S        longest wait for stragglers after a step                     [10]
           --rounds K           one-to-all: publishes measured [10]; storm: storms [5]
+          --messages M         burst: messages a burst [100]; bursts = --rounds [6, the first a warm-up]
           --settle-seconds S   storm: how long RSS is sampled after the last storm          [30; smoke 3]
           --duration-seconds S soak: how long the steady publishing lasts                  [600; smoke 20]
           --warmup-seconds S   soak: the first S seconds are warm-up (RSS "start" is read at its end)  [60; smoke 5]
@@ -59,6 +60,7 @@ public sealed class Options
     public double? StepSeconds;
     public double DrainMax = 10;
     public int? Rounds;
+    public int? Messages;
     public double? HoldSeconds;
     public int Concurrency = 200;
     public int FrameBytes = 380;
@@ -108,6 +110,7 @@ public sealed class Options
                 case "--step-seconds": o.StepSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--drain-max": o.DrainMax = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--rounds": o.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--messages": o.Messages = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--hold-seconds": o.HoldSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--concurrency": o.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--stream-buffer": ClientPool.StreamBufferSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;

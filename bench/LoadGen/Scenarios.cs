@@ -18,6 +18,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         "fanout" => FanoutAsync(),
         "seed-load" => SeedLoadAsync(),
         "one-to-all" => OneToAllAsync(),
+        "burst" => BurstAsync(),
         "connect-storm" => ConnectStormAsync(),
         "hold" => HoldAsync(),
         "storm" => StormAsync(),
@@ -148,6 +149,60 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             await Task.Delay(TimeSpan.FromSeconds(o.Smoke ? 0.2 : 1));
         }
         res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
+        return res;
+    }
+
+    // ---------------------------------------------------------------- burst
+    /// <summary>
+    /// Burst fan-out (issue 12's method): N subscribers of one topic; then, several times, M messages
+    /// published as fast as the publisher's fixed number of POSTs in flight allows. Deliveries/s =
+    /// delivered / (first publish -> last delivery). The first burst is a warm-up, not counted; the
+    /// headline is the median over the others.
+    /// </summary>
+    private async Task<ScenarioResult> BurstAsync()
+    {
+        var n = o.N ?? (o.Smoke ? 100 : 10_000);
+        var m = o.Messages ?? (o.Smoke ? 20 : 100);
+        var bursts = o.Rounds ?? (o.Smoke ? 2 : 6);
+        var res = new ScenarioResult($"n={n}, {m} messages a burst");
+        await using var pool = new ClientPool(o.WsUri, _tracker);
+        if (!await ConnectSubscribersAsync(pool, n, _ => CamerasMask, res)) return res;
+
+        var rates = new List<double>();
+        var p99s = new List<double>();
+        for (var b = 1; b <= bursts; b++)
+        {
+            var step = _tracker.Begin($"burst #{b}", m, pool.Conns.Count);
+            var cpu0 = ProcStats.Read(o.ServerPid);
+            var start = Stopwatch.GetTimestamp();
+            await pub.RunAsync(step, 1e9, _ => 0, TimeSpan.FromSeconds(60)); // as fast as the POSTs in flight allow
+            var expected = pool.Conns.Sum(c => step.ExpectedFor(c.TopicMask));
+            await DrainAsync(step, expected);
+            var cpu1 = ProcStats.Read(o.ServerPid);
+            var delivered = step.TotalReceived();
+            var seconds = (step.LastArrival.Max() - start) / (double)Stopwatch.Frequency;
+            double? perSec = delivered > 0 && seconds > 0 ? Math.Round(delivered / seconds) : null;
+            var lat = step.MergedLatency();
+            var warmUp = b == 1;
+            if (!warmUp && perSec is { } r) { rates.Add(r); if (Ms(lat.Quantile(0.99)) is { } p) p99s.Add(p); }
+            res.Steps.Add(new Dictionary<string, object?>
+            {
+                ["step"] = b, ["name"] = warmUp ? $"burst #{b} of {m} to {n} (warm-up)" : $"burst #{b} of {m} to {n}",
+                ["subscribers"] = pool.Conns.Count, ["expected"] = expected, ["delivered"] = delivered,
+                ["duplicates"] = step.Duplicates.Sum(), ["seconds"] = Math.Round(seconds, 3), ["deliveredPerSec"] = perSec,
+                ["p50Ms"] = Ms(lat.Quantile(0.5)), ["p99Ms"] = Ms(lat.Quantile(0.99)),
+                ["serverCpuPct"] = ProcStats.CpuPercent(cpu0, cpu1), ["serverRssMB"] = Mb(cpu1?.RssKb),
+                ["pass"] = delivered == expected,
+            });
+            log($"burst #{b}{(warmUp ? " (warm-up)" : "")}: {delivered}/{expected} in {seconds:0.000} s = {perSec} deliveries/s");
+            await Task.Delay(TimeSpan.FromSeconds(o.Smoke ? 0.2 : 1));
+        }
+        rates.Sort();
+        p99s.Sort();
+        res.Metric("burstDeliveriesPerSecMedian", rates.Count > 0 ? rates[rates.Count / 2] : null, "deliveries/s", "higher");
+        res.Metric("burstP99MsMedian", p99s.Count > 0 ? p99s[p99s.Count / 2] : null, "ms", "lower", headline: false);
+        res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
+        if (res.Steps.Any(s => !(bool)s["pass"]!)) res.Notes.Add("a burst did not reach every subscriber in full");
         return res;
     }
 
