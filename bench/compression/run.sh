@@ -32,8 +32,9 @@ PAYLOAD_OUT="$OUT/$STAMP-payload.json" node "$HERE/measure.js" bytes "http://127
 stop_server
 
 for n in "$@"; do
-  echo "# cpu: $n subscribers, simulator off, server pinned to cpu ${SERVER_CPU:-0}" | tee "$OUT/$STAMP-cpu-$n.jsonl"
-  start_server SIMULATOR_ENABLED=false
+  echo "# cpu: $n subscribers, simulator off, heartbeat 600 s, server pinned to cpu ${SERVER_CPU:-0}" | tee "$OUT/$STAMP-cpu-$n.jsonl"
+  # Heartbeats far apart: 10 000 pings every 10 s would be counted against whichever phase lasts longer.
+  start_server SIMULATOR_ENABLED=false HEARTBEAT_INTERVAL_MS=600000 HEARTBEAT_TIMEOUT_MS=1200000
   PAYLOAD="$OUT/$STAMP-payload.json" taskset -c "${CLIENT_CPU:-1}" node "$HERE/measure.js" cpu "http://127.0.0.1:$PORT" "$SERVER_PID" "$n" \
     "${PUBLISHES:-20}" "${ROUNDS:-3}" | tee -a "$OUT/$STAMP-cpu-$n.jsonl"
   stop_server
