@@ -116,6 +116,36 @@ public sealed class CompressionSpecs
     }
 
     [Fact]
+    public async Task A_delta_UPDATE_reaches_a_compressing_client_as_the_same_delta_a_plain_client_gets()
+    {
+        // The simulated city moves fast, so UPDATEs with deltas come within seconds; every frame is compressed (threshold 0).
+        await using var service = await RunningService.StartAsync(new Dictionary<string, string?>
+        {
+            ["SIMULATOR_STEP_MS"] = "200",
+            ["UPDATE_INTERVALS_MS"] = "cameras=200,congestion=200,weather=200",
+            ["WS_COMPRESSION_MIN_BYTES"] = "0",
+        });
+        const string query = "/ws?topics=cameras,congestion,weather&delta=true";
+        await using var plain = await DeflateClient.ConnectAsync(service.WebSocketUri(query), deflate: false);
+        await using var compressed = await DeflateClient.ConnectAsync(service.WebSocketUri(query), deflate: true);
+
+        var until = DateTime.UtcNow + Wait;
+        string delta;
+        do
+        {
+            Assert.True(DateTime.UtcNow < until, "a delta UPDATE reaches the compressing client in time");
+            delta = await compressed.NextTextAsync();
+        } while (!delta.Contains("\"delta\":"));
+        var sent = JsonDocument.Parse(delta).RootElement;
+        var (topic, offset) = (sent.GetProperty("topic").GetString(), sent.GetProperty("offset").GetInt64());
+
+        JsonElement same;
+        do same = JsonDocument.Parse(await plain.NextTextAsync()).RootElement;
+        while (!(same.Type() == "UPDATE" && same.GetProperty("topic").GetString() == topic && same.GetProperty("offset").GetInt64() == offset));
+        Assert.Equal(same.GetRawText(), sent.GetRawText());
+    }
+
+    [Fact]
     public async Task With_WS_COMPRESSION_false_an_offer_is_answered_without_the_extension()
     {
         await using var service = await RunningService.StartAsync(Settings(("WS_COMPRESSION", "false")));
