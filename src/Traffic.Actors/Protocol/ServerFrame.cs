@@ -48,6 +48,28 @@ public sealed class ServerFrame
     /// </summary>
     public Topic? ConflationTopic { get; }
 
+    // permessage-deflate forms of Utf8Json and of Delta's bytes, made at most once (see Deflated).
+    private byte[]? _deflated, _deflatedDelta;
+
+    /// <summary>
+    /// The frame's bytes (or its <see cref="Delta"/>'s) as compressed by <paramref name="deflate"/>,
+    /// made by the first caller and then shared: every socket that negotiated compression sends the
+    /// same bytes, so a publish costs one compression however many subscribers it reaches.
+    /// </summary>
+    public byte[] Deflated(bool delta, Func<byte[], byte[]> deflate)
+    {
+        var cached = Volatile.Read(ref delta ? ref _deflatedDelta : ref _deflated);
+        if (cached is not null) return cached;
+        // A lock, not a compare-and-swap: two drains on two cores must not both compress the same frame.
+        lock (this)
+        {
+            ref var slot = ref delta ? ref _deflatedDelta : ref _deflated;
+            if (slot is null)
+                Volatile.Write(ref slot, deflate(delta ? Delta!.Utf8Json : Utf8Json));
+            return slot!;
+        }
+    }
+
     public override string ToString() => System.Text.Encoding.UTF8.GetString(Utf8Json);
 }
 

@@ -27,6 +27,7 @@ public sealed record ServiceOptions
     public int OutboundQueueBytes { get; init; } = 4 * 1024 * 1024;
     public AdmissionSettings Admission { get; init; } = AdmissionSettings.Default;
     public HistorySettings History { get; init; } = HistorySettings.Default;
+    public CompressionSettings Compression { get; init; } = CompressionSettings.Default;
 
     /// <summary>Null: no NGSI-LD source (SOURCES without ngsi-ld). Otherwise POST /ngsi-ld/notify, and polling when a broker URL is set.</summary>
     public IngestSettings? Ingest { get; init; }
@@ -71,6 +72,9 @@ public sealed record ServiceOptions
             History = new HistorySettings(
                 Integer(config, "HISTORY_SIZE", defaults.History.Size, min: 0, max: 1_000_000),
                 Milliseconds(config, "HISTORY_TTL_MS", defaults.History.TimeToLive)),
+            Compression = new CompressionSettings(
+                Boolean(config, "WS_COMPRESSION", defaults.Compression.Enabled),
+                Integer(config, "WS_COMPRESSION_MIN_BYTES", defaults.Compression.MinBytes, min: 0, max: int.MaxValue)),
             Admission = AdmissionSettings.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
             Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
         };
@@ -99,4 +103,14 @@ public sealed record ServiceOptions
             _ => throw new ServiceConfigurationException($"{name}=\"{raw}\" is not true or false"),
         };
     }
+}
+
+/// <summary>
+/// permessage-deflate (RFC 7692) on the direct WebSocket path: negotiated with clients that offer it
+/// when <paramref name="Enabled"/> (WS_COMPRESSION); frames shorter than <paramref name="MinBytes"/>
+/// (WS_COMPRESSION_MIN_BYTES) go uncompressed.
+/// </summary>
+public sealed record CompressionSettings(bool Enabled, int MinBytes)
+{
+    public static readonly CompressionSettings Default = new(Enabled: true, MinBytes: 256);
 }

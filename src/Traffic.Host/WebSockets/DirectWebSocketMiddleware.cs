@@ -31,6 +31,8 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     private WebSocketAdmission? _admission;
     private HeadLimits? _limits;
     private TrafficMetrics? _metrics;
+    private FrameCompressor? _compressor;
+    private object? _compressorLock;
     private ILogger? _log;
 
     /// <summary>
@@ -156,10 +158,19 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
             return null;
         }
-        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol), subProtocol, request, decision.Lease!);
+        // permessage-deflate when offered and enabled; an offer that cannot be honoured is declined, never refused (RFC 7692 7.1).
+        var deflate = _options.Compression.Enabled ? PerMessageDeflateNegotiation.Choose(handshake.Extensions) : null;
+        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol, deflate?.ResponseHeaderValue), subProtocol, request, decision.Lease!,
+            deflate?.Options);
     }
 
-    private sealed record Admitted(byte[] Response, string? SubProtocol, ConnectRequest Request, ConnectionLimiter.Lease Lease);
+    private sealed record Admitted(byte[] Response, string? SubProtocol, ConnectRequest Request, ConnectionLimiter.Lease Lease,
+        WebSocketDeflateOptions? Deflate);
+
+    /// <summary>The one compressor of the service (its counter is registered once).</summary>
+    private FrameCompressor Compressor() =>
+        LazyInitializer.EnsureInitialized(ref _compressor, ref _compressorLock,
+            () => new FrameCompressor(_options!.Compression.MinBytes, _metrics));
 
     private async Task ServeAsync(ConnectionContext connection, Admitted admitted)
     {
@@ -173,11 +184,14 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
             SubProtocol = admitted.SubProtocol,
             KeepAliveInterval = interval,
             KeepAliveTimeout = timeout,
+            // Lets the runtime inflate what the client compresses; the server's own frames are compressed once per frame by FrameCompressor.
+            DangerousDeflateOptions = admitted.Deflate,
         });
         var request = admitted.Request;
+        var compression = admitted.Deflate is null ? null : Compressor();
         admitted = null!; // hold only what the socket needs from here on
         await WebSocketSession.ServeAsync(webSocket, stream, request, _options!, _hub!.ActorRef, connection.ConnectionClosed,
-            connection.RemoteEndPoint?.ToString(), _metrics);
+            connection.RemoteEndPoint?.ToString(), _metrics, compression);
     }
 
     /// <summary>

@@ -29,7 +29,13 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         var output = transport.Output;
-        output.Write(source.Span);
+        if (TakeCompressedInstead(source.Span, out var deflated))
+        {
+            Span<byte> header = stackalloc byte[10];
+            output.Write(header[..CompressedTextHeader(header, deflated.Length)]);
+            output.Write(deflated);
+        }
+        else output.Write(source.Span);
         return HoldWrites && output.UnflushedBytes < MaxHeldBytes ? ValueTask.CompletedTask : FlushAsync(output, cancellationToken);
     }
 

@@ -27,9 +27,16 @@ namespace Traffic.Host.WebSockets;
 /// <param name="queueByteLimit">The same in bytes; a single larger frame is still taken into an empty queue.</param>
 /// <param name="onFault">Told once of an exception that is not an ordinary connection failure (a bug); the writer then abandons and aborts the socket.</param>
 /// <param name="onConflated">Told of each waiting UPDATE dropped for a newer one of its topic (for the metrics); called under the writer's lock, so it must be cheap.</param>
+/// <param name="compression">
+/// Set when the client negotiated permessage-deflate (and <paramref name="stream"/> is the socket's own): frames of at least
+/// its threshold go out as the frame's shared compressed bytes (<see cref="ServerFrame.Deflated"/>), written by the stream in
+/// place of an empty message (<see cref="SocketStream.SendCompressedInstead"/>); the runtime itself never compresses.
+/// </param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
-    Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null) : IThreadPoolWorkItem
+    Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null, FrameCompressor? compression = null) : IThreadPoolWorkItem
 {
+    private const WebSocketMessageFlags Uncompressed = WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression;
+
     private enum Next { Frame, Idle, Close, Stop }
 
     private readonly object _gate = new();
@@ -120,8 +127,19 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         try
         {
             while ((next = TakeNext(out var frame)) == Next.Frame)
-                await socket.SendAsync(Payload(frame), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None)
-                    .ConfigureAwait(false);
+            {
+                var delta = UsesDelta(frame);
+                var payload = delta ? frame.Delta!.Utf8Json : frame.Utf8Json;
+                if (compression is null)
+                    await socket.SendAsync(payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                else if (!compression.ShouldCompress(payload.Length))
+                    await socket.SendAsync(payload, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
+                else
+                {
+                    stream!.SendCompressedInstead(frame.Deflated(delta, compression.Deflate));
+                    await socket.SendAsync(ReadOnlyMemory<byte>.Empty, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
             if (next == Next.Close) await CloseAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -137,21 +155,21 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     }
 
     /// <summary>
-    /// The bytes to send: the frame's own, or, for a client that asked for deltas, an UPDATE's delta
-    /// when the last UPDATE of its topic this client was sent is exactly the delta's base (so it holds
-    /// the state the delta applies to: not after a conflated UPDATE, a resume or the first time).
+    /// Whether to send the frame's delta rather than its own bytes: only for a client that asked for
+    /// deltas, and an UPDATE whose delta's base is exactly the last UPDATE of its topic this client was
+    /// sent (so it holds the state the delta applies to: not after a conflated UPDATE, a resume or the first time).
     /// </summary>
-    private ReadOnlyMemory<byte> Payload(ServerFrame frame)
+    private bool UsesDelta(ServerFrame frame)
     {
-        if (!_deltas) return frame.Utf8Json;
+        if (!_deltas) return false;
         // A SNAPSHOT replaces the client's state, possibly with a newer one than its last UPDATE: no delta applies to it.
         if (frame.Type == ServerMessageType.Snapshot) _lastUpdateSent = null;
         if (frame.Type != ServerMessageType.Update || frame.Topic is not { } topic || frame.Sequence is not { } sequence)
-            return frame.Utf8Json;
+            return false;
         var last = _lastUpdateSent ??= Enumerable.Repeat(-1L, Topics.Count).ToArray();
-        var payload = frame.Delta is { } delta && last[(int)topic] == delta.BaseOffset ? delta.Utf8Json : frame.Utf8Json;
+        var delta = frame.Delta is { } d && last[(int)topic] == d.BaseOffset;
         last[(int)topic] = sequence.Offset;
-        return payload;
+        return delta;
     }
 
     private void Fault(Exception e)

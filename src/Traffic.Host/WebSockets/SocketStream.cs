@@ -9,6 +9,8 @@ namespace Traffic.Host.WebSockets;
 /// that a listen-only client (a browser tab that answers pings and says nothing else) is alive.</item>
 /// <item><see cref="HoldWrites"/>: while the sender knows more frames follow, writes are held and
 /// leave together with the first write made without it (one flush, one send for a backlog).</item>
+/// <item><see cref="SendCompressedInstead"/>: permessage-deflate with one compression per frame
+/// shared by every socket (see <see cref="FrameCompressor"/>).</item>
 /// </list>
 /// The WebSocket serializes all of its writes (data and control frames) under its own send lock,
 /// so a stream's write path is only ever entered by one writer at a time.
@@ -23,6 +25,45 @@ public abstract class SocketStream : Stream
 
     /// <summary>Set by the sender just before a write when another frame is already queued behind it.</summary>
     public bool HoldWrites { get; set; }
+
+    /// <summary>What the WebSocket writes for an empty, final, uncompressed text message: FIN|text, length 0 (a server does not mask).</summary>
+    private static ReadOnlySpan<byte> EmptyTextFrame => [0x81, 0x00];
+
+    private byte[]? _compressedNext;
+
+    /// <summary>
+    /// Announces that the next data frame the WebSocket writes is an empty text message standing for
+    /// <paramref name="deflated"/>: that write is replaced by one final text frame with RSV1 set
+    /// (RFC 7692: "compressed") carrying these bytes. The WebSocket writes each frame in one call under
+    /// its send lock, and the sender sets this just before its send, so the one write to replace is
+    /// known exactly; a control frame (a PING, a PONG) written first by the runtime's keep-alive passes.
+    /// </summary>
+    public void SendCompressedInstead(byte[] deflated) => _compressedNext = deflated;
+
+    /// <summary>For the write path: the compressed frame to write in place of <paramref name="write"/>, if it is the announced one.</summary>
+    protected bool TakeCompressedInstead(ReadOnlySpan<byte> write, out byte[] deflated)
+    {
+        deflated = _compressedNext!;
+        if (deflated is null || !write.SequenceEqual(EmptyTextFrame)) return false;
+        _compressedNext = null;
+        return true;
+    }
+
+    /// <summary>The header of a final, compressed (RSV1) text frame of <paramref name="length"/> bytes, unmasked (RFC 6455 5.2).</summary>
+    protected static int CompressedTextHeader(Span<byte> header, int length)
+    {
+        header[0] = 0x80 | 0x40 | 0x01; // FIN, RSV1, text
+        if (length <= 125) { header[1] = (byte)length; return 2; }
+        if (length <= ushort.MaxValue)
+        {
+            header[1] = 126;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)length);
+            return 4;
+        }
+        header[1] = 127;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(header[2..], (ulong)length);
+        return 10;
+    }
 
     protected int Noticed(int read)
     {

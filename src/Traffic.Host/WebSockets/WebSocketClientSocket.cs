@@ -33,7 +33,7 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes,
         long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default,
-        TrafficMetrics? metrics = null)
+        TrafficMetrics? metrics = null, FrameCompressor? compression = null)
     {
         _transportClosed = transportClosed;
         _socket = socket;
@@ -41,7 +41,8 @@ public sealed class WebSocketClientSocket : IClientSocket
         _maxMessageBytes = maxMessageBytes;
         RemoteAddress = remoteAddress;
         _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null),
-            onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value));
+            onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value),
+            compression: stream is null ? null : compression);
     }
 
     public string RemoteAddress { get; }

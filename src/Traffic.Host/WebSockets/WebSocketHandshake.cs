@@ -19,6 +19,9 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
     public string? ForwardedFor { get; init; }
     public IReadOnlyList<string> SubProtocols { get; init; } = [];
 
+    /// <summary>The Sec-WebSocket-Extensions header values, in order (RFC 6455 9.1: offers, most preferred first).</summary>
+    public IReadOnlyList<string> Extensions { get; init; } = [];
+
     /// <summary>Set when the request asks to upgrade but breaks RFC 6455 / RFC 9112; answered with its status.</summary>
     public HeadFault? Fault { get; init; }
 
@@ -49,6 +52,7 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
             Origin = origin,
             ForwardedFor = string.Join(",", head.Values("X-Forwarded-For")) is { Length: > 0 } forwarded ? forwarded : null,
             SubProtocols = head.Values("Sec-WebSocket-Protocol").ToList(),
+            Extensions = head.Values("Sec-WebSocket-Extensions").ToList(),
         };
 
         string? problem =
@@ -75,13 +79,14 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
     /// <summary>Why the upgrade cannot be accepted, or null when it can.</summary>
     public string? Problem => Fault?.Detail;
 
-    /// <summary>The 101 response that completes the handshake, with the chosen subprotocol if any.</summary>
-    public byte[] SwitchingProtocolsResponse(string? subProtocol = null)
+    /// <summary>The 101 response that completes the handshake, with the chosen subprotocol and the accepted extension (its header value), if any.</summary>
+    public byte[] SwitchingProtocolsResponse(string? subProtocol = null, string? extensions = null)
     {
         var accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(Key + AcceptGuid)));
         var protocol = subProtocol is null ? "" : $"Sec-WebSocket-Protocol: {subProtocol}\r\n";
+        var extension = extensions is null ? "" : $"Sec-WebSocket-Extensions: {extensions}\r\n";
         return Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n{protocol}\r\n");
+            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n{protocol}{extension}\r\n");
     }
 
     /// <summary>An error response with an RFC 7807 problem body; the connection closes after it.</summary>

@@ -28,11 +28,13 @@ public static class WebSocketSession
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
     /// <param name="remoteAddress">Where the client connects from, for the logs.</param>
+    /// <param name="compression">Set when the client negotiated permessage-deflate (the direct path only).</param>
     public static async Task ServeAsync(WebSocket webSocket, SocketStream? stream, ConnectRequest request,
-        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null, TrafficMetrics? metrics = null)
+        ServiceOptions options, IActorRef hub, CancellationToken connectionAborted, string? remoteAddress = null, TrafficMetrics? metrics = null,
+        FrameCompressor? compression = null)
     {
         var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
-            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics);
+            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics, compression);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             if (request.Deltas) socket.UseDeltas();

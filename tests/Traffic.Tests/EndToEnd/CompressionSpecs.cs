@@ -1,0 +1,312 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Traffic.Tests.Support;
+using Xunit;
+
+namespace Traffic.Tests.EndToEnd;
+
+/// <summary>
+/// permessage-deflate (RFC 7692) on the direct path: negotiated with clients that offer it, frames
+/// compressed once and shared, plain frames for everyone else. Reads /metrics, hence the collection.
+/// </summary>
+[Collection(MetricsCollection.Name)]
+public sealed class CompressionSpecs
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly string Padding = new('x', 2000);
+
+    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?> { ["SIMULATOR_ENABLED"] = "false" };
+        foreach (var (key, value) in extra) settings[key] = value;
+        return settings;
+    }
+
+    [Fact]
+    public async Task A_dotnet_client_that_negotiates_deflate_gets_the_same_messages_as_a_plain_client()
+    {
+        // Threshold 0: every frame the server sends, acks and PONG included, goes compressed.
+        await using var service = await RunningService.StartAsync(Settings(("WS_COMPRESSION_MIN_BYTES", "0")));
+        await using var plain = await DeflateClient.ConnectAsync(service.WebSocketUri("/ws?topics=accidents"), deflate: false);
+        await using var compressed = await DeflateClient.ConnectAsync(service.WebSocketUri("/ws?topics=accidents"), deflate: true);
+
+        Assert.Null(plain.Extensions);
+        Assert.Equal("permessage-deflate; server_no_context_takeover; client_no_context_takeover", compressed.Extensions);
+
+        Assert.Equal("connection", (await compressed.NextAsync()).Type());
+        Assert.Equal("connection", (await plain.NextAsync()).Type());
+        var plainSnapshot = await plain.NextTextAsync();
+        Assert.Equal(plainSnapshot, await compressed.NextTextAsync());
+        Assert.Equal("SNAPSHOT", JsonDocument.Parse(plainSnapshot).RootElement.Type());
+
+        (await service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { marker = "m1", padding = Padding } })).EnsureSuccessStatusCode();
+        var plainAlert = await plain.NextTextAsync();
+        Assert.Equal("ALERT", JsonDocument.Parse(plainAlert).RootElement.Type());
+        Assert.Equal(plainAlert, await compressed.NextTextAsync());
+
+        // The client compresses what it sends too: the server inflates it (and answers, compressed).
+        await compressed.SendAsync("""{"action":"ping"}""");
+        Assert.Equal("PONG", (await compressed.NextAsync()).Type());
+    }
+
+    [Fact]
+    public async Task A_raw_client_offering_deflate_gets_an_RSV1_SNAPSHOT_that_inflates_to_the_plain_one_and_a_client_offering_nothing_gets_plain_frames()
+    {
+        await using var service = await RunningService.StartAsync(Settings());
+        using var offering = await RawClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
+        using var silent = await RawClient.UpgradeAsync(service.BaseAddress, extensions: null);
+
+        Assert.Equal("permessage-deflate; server_no_context_takeover; client_no_context_takeover", ExtensionsOf(offering.Head));
+        Assert.Null(ExtensionsOf(silent.Head));
+
+        Assert.Equal("connection", JsonDocument.Parse(Text(await offering.ReadFrameAsync())).RootElement.Type());
+        var offeredSnapshot = await offering.ReadFrameAsync();
+        Assert.True(offeredSnapshot.Rsv1);
+        Assert.False(offeredSnapshot.Payload.AsSpan().EndsWith((byte[])[0x00, 0x00, 0xFF, 0xFF]), "RFC 7692 7.2.1: the flush's tail is stripped");
+
+        Assert.False((await silent.ReadFrameAsync()).Rsv1);
+        var plainSnapshot = await silent.ReadFrameAsync();
+        Assert.False(plainSnapshot.Rsv1);
+        Assert.Equal("SNAPSHOT", JsonDocument.Parse(plainSnapshot.Payload).RootElement.Type());
+
+        Assert.Equal(Encoding.UTF8.GetString(plainSnapshot.Payload), Encoding.UTF8.GetString(Inflate(offeredSnapshot.Payload)));
+        Assert.True(offeredSnapshot.Payload.Length < plainSnapshot.Payload.Length,
+            $"compressed {offeredSnapshot.Payload.Length} bytes, plain {plainSnapshot.Payload.Length}");
+
+        // A PONG is under WS_COMPRESSION_MIN_BYTES (256): sent as is, RSV1 clear, even to a compressing client.
+        await offering.SendAsync(RawWebSocketConnection.Masked(0x81, Encoding.UTF8.GetBytes("""{"action":"ping"}""")));
+        var pong = await offering.ReadFrameAsync();
+        Assert.False(pong.Rsv1);
+        Assert.Equal("PONG", JsonDocument.Parse(pong.Payload).RootElement.Type());
+    }
+
+    [Fact]
+    public async Task A_publish_to_many_compressing_subscribers_is_compressed_once()
+    {
+        await using var service = await RunningService.StartAsync(Settings());
+        var clients = new List<DeflateClient>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+                clients.Add(await DeflateClient.ConnectAsync(service.WebSocketUri("/ws?topics=accidents"), deflate: true));
+            foreach (var client in clients)
+            {
+                Assert.Equal("connection", (await client.NextAsync()).Type());
+                Assert.Equal("SNAPSHOT", (await client.NextAsync()).Type());
+            }
+            var before = await CompressedTotalAsync(service);
+
+            (await service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { padding = Padding } })).EnsureSuccessStatusCode();
+            foreach (var client in clients) Assert.Equal("ALERT", (await client.NextAsync()).Type());
+
+            // Every recipient has its ALERT, so every compression is done; /metrics may answer from its short cache until it moves.
+            var after = before;
+            await Poll.UntilAsync(async () => (after = await CompressedTotalAsync(service)) != before, "the compressed counter moves");
+            Assert.Equal(before + 1, after);
+        }
+        finally
+        {
+            foreach (var client in clients) await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_delta_UPDATE_reaches_a_compressing_client_as_the_same_delta_a_plain_client_gets()
+    {
+        // The simulated city moves fast, so UPDATEs with deltas come within seconds; every frame is compressed (threshold 0).
+        await using var service = await RunningService.StartAsync(new Dictionary<string, string?>
+        {
+            ["SIMULATOR_STEP_MS"] = "200",
+            ["UPDATE_INTERVALS_MS"] = "cameras=200,congestion=200,weather=200",
+            ["WS_COMPRESSION_MIN_BYTES"] = "0",
+        });
+        const string query = "/ws?topics=cameras,congestion,weather&delta=true";
+        await using var plain = await DeflateClient.ConnectAsync(service.WebSocketUri(query), deflate: false);
+        await using var compressed = await DeflateClient.ConnectAsync(service.WebSocketUri(query), deflate: true);
+
+        var until = DateTime.UtcNow + Wait;
+        string delta;
+        do
+        {
+            Assert.True(DateTime.UtcNow < until, "a delta UPDATE reaches the compressing client in time");
+            delta = await compressed.NextTextAsync();
+        } while (!delta.Contains("\"delta\":"));
+        var sent = JsonDocument.Parse(delta).RootElement;
+        var (topic, offset) = (sent.GetProperty("topic").GetString(), sent.GetProperty("offset").GetInt64());
+
+        JsonElement same;
+        do same = JsonDocument.Parse(await plain.NextTextAsync()).RootElement;
+        while (!(same.Type() == "UPDATE" && same.GetProperty("topic").GetString() == topic && same.GetProperty("offset").GetInt64() == offset));
+        Assert.Equal(same.GetRawText(), sent.GetRawText());
+    }
+
+    [Fact]
+    public async Task With_WS_COMPRESSION_false_an_offer_is_answered_without_the_extension()
+    {
+        await using var service = await RunningService.StartAsync(Settings(("WS_COMPRESSION", "false")));
+        using var offering = await RawClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
+
+        Assert.Contains("101", offering.Head.Split("\r\n")[0]);
+        Assert.Null(ExtensionsOf(offering.Head));
+        await offering.ReadFrameAsync();
+        Assert.False((await offering.ReadFrameAsync()).Rsv1);
+    }
+
+    [Theory]
+    // Declined (RFC 7692 7.1: unknown, repeated or invalid parameters; a server window we cannot honour): no extension.
+    [InlineData("permessage-deflate; server_max_window_bits=10", null)]
+    [InlineData("permessage-deflate; client_max_window_bits=16", null)]
+    [InlineData("permessage-deflate; client_max_window_bits=09", null)]
+    [InlineData("permessage-deflate; server_no_context_takeover; server_no_context_takeover", null)]
+    [InlineData("permessage-deflate; server_no_context_takeover=1", null)]
+    [InlineData("permessage-deflate; mystery", null)]
+    [InlineData("x-webkit-deflate-frame", null)]
+    [InlineData(";;, ,\"unterminated", null)]
+    // The first acceptable offer wins, quoted values included; what we must echo is echoed.
+    [InlineData("permessage-deflate; mystery, permessage-deflate; client_max_window_bits=\"10\"",
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover")]
+    [InlineData("foo, permessage-deflate; server_max_window_bits=15; client_no_context_takeover",
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15")]
+    public async Task An_offer_the_server_cannot_honour_is_declined_and_the_handshake_still_succeeds(string offer, string? answer)
+    {
+        await using var service = await RunningService.StartAsync(Settings());
+        using var client = await RawClient.UpgradeAsync(service.BaseAddress, offer);
+
+        Assert.StartsWith("HTTP/1.1 101", client.Head);
+        Assert.Equal(answer, ExtensionsOf(client.Head));
+        Assert.Equal("connection", JsonDocument.Parse(Text(await client.ReadFrameAsync())).RootElement.Type());
+        var snapshot = await client.ReadFrameAsync();
+        Assert.Equal(answer is not null, snapshot.Rsv1);
+    }
+
+    private static string? ExtensionsOf(string head) =>
+        Regex.Match(head, "^Sec-WebSocket-Extensions: *(.*?)\r?$", RegexOptions.Multiline | RegexOptions.IgnoreCase) is { Success: true } m
+            ? m.Groups[1].Value : null;
+
+    private static async Task<long> CompressedTotalAsync(RunningService service)
+    {
+        var text = await service.Http.GetStringAsync("/metrics");
+        var match = Regex.Match(text, "(?m)^traffic_frames_compressed_total(?:\\{[^}]*\\})? (\\d+)$");
+        Assert.True(match.Success, "traffic_frames_compressed_total is exported");
+        return long.Parse(match.Groups[1].Value);
+    }
+
+    /// <summary>A frame's text: inflated when RSV1 says it is compressed (the connection ack is near the threshold, its size varies).</summary>
+    private static string Text(Frame frame) => Encoding.UTF8.GetString(frame.Rsv1 ? Inflate(frame.Payload) : frame.Payload);
+
+    /// <summary>RFC 7692 7.2.2: append 00 00 FF FF and inflate raw.</summary>
+    private static byte[] Inflate(byte[] payload)
+    {
+        using var input = new MemoryStream([.. payload, 0x00, 0x00, 0xFF, 0xFF]);
+        using var inflate = new DeflateStream(input, CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        inflate.CopyTo(output);
+        return output.ToArray();
+    }
+
+    /// <summary>A .NET ClientWebSocket, with or without DangerousDeflateOptions, that keeps each message's text.</summary>
+    private sealed class DeflateClient : IAsyncDisposable
+    {
+        private readonly ClientWebSocket _socket;
+        private DeflateClient(ClientWebSocket socket) => _socket = socket;
+
+        public string? Extensions { get; private init; }
+
+        public static async Task<DeflateClient> ConnectAsync(Uri uri, bool deflate)
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            socket.Options.CollectHttpResponseDetails = true;
+            if (deflate) socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
+            await socket.ConnectAsync(uri, CancellationToken.None);
+            var extensions = socket.HttpResponseHeaders?.TryGetValue("Sec-WebSocket-Extensions", out var values) == true ? string.Join(",", values) : null;
+            return new DeflateClient(socket) { Extensions = extensions };
+        }
+
+        public Task SendAsync(string text) =>
+            _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
+
+        public async Task<JsonElement> NextAsync() => JsonDocument.Parse(await NextTextAsync()).RootElement;
+
+        public async Task<string> NextTextAsync()
+        {
+            using var timeout = new CancellationTokenSource(Wait);
+            var buffer = new byte[64 * 1024];
+            var message = new MemoryStream();
+            while (true)
+            {
+                var result = await _socket.ReceiveAsync(buffer, timeout.Token);
+                Assert.Equal(WebSocketMessageType.Text, result.MessageType);
+                message.Write(buffer, 0, result.Count);
+                if (result.EndOfMessage) return Encoding.UTF8.GetString(message.ToArray());
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _socket.Abort();
+            _socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed record Frame(bool Rsv1, int Opcode, byte[] Payload);
+
+    /// <summary>A bare TCP client: the 101's head as sent, and each frame's RSV1 bit, which ClientWebSocket hides.</summary>
+    private sealed class RawClient : IDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly NetworkStream _stream;
+        private RawClient(TcpClient tcp) { _tcp = tcp; _stream = tcp.GetStream(); }
+
+        public string Head { get; private set; } = "";
+
+        public static async Task<RawClient> UpgradeAsync(Uri server, string? extensions)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", server.Port);
+            var client = new RawClient(tcp);
+            var offer = extensions is null ? "" : $"Sec-WebSocket-Extensions: {extensions}\r\n";
+            await client._stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"GET /ws?topics=accidents HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+                $"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"));
+            var head = new List<byte>();
+            while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
+                head.Add((await client.ReadExactlyAsync(1))[0]);
+            client.Head = Encoding.ASCII.GetString(head.ToArray());
+            return client;
+        }
+
+        public Task SendAsync(byte[] frame) => _stream.WriteAsync(frame).AsTask();
+
+        /// <summary>The next data frame (the server's PINGs are skipped).</summary>
+        public async Task<Frame> ReadFrameAsync()
+        {
+            while (true)
+            {
+                var header = await ReadExactlyAsync(2);
+                long length = header[1] & 0x7F;
+                if (length == 126) length = BinaryPrimitives.ReadUInt16BigEndian(await ReadExactlyAsync(2));
+                else if (length == 127) length = (long)BinaryPrimitives.ReadUInt64BigEndian(await ReadExactlyAsync(8));
+                var frame = new Frame((header[0] & 0x40) != 0, header[0] & 0x0F, await ReadExactlyAsync((int)length));
+                Assert.True((header[0] & 0x80) != 0, "a whole message in one frame");
+                if (frame.Opcode != 9) return frame;
+            }
+        }
+
+        private async Task<byte[]> ReadExactlyAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(Wait);
+            var bytes = new byte[count];
+            await _stream.ReadExactlyAsync(bytes, timeout.Token);
+            return bytes;
+        }
+
+        public void Dispose() => _tcp.Dispose();
+    }
+}
