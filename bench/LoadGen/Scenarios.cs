@@ -177,7 +177,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             var start = Stopwatch.GetTimestamp();
             await pub.RunAsync(step, 1e9, _ => 0, TimeSpan.FromSeconds(60)); // as fast as the POSTs in flight allow
             var expected = pool.Conns.Sum(c => step.ExpectedFor(c.TopicMask));
-            await DrainBurstAsync(step, expected);
+            // A burst's deliveries can pause for seconds (a server collecting a million queued frames):
+            // longer bounds than a step's.
+            await DrainAsync(step, expected, noProgressSeconds: 10, maxSeconds: 60);
             var cpu1 = ProcStats.Read(o.ServerPid);
             var delivered = step.TotalReceived();
             var seconds = delivered > 0 ? (step.LastArrival.Max() - start) / (double)Stopwatch.Frequency : 0;
@@ -204,26 +206,6 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
         if (res.Steps.Any(s => !(bool)s["pass"]!)) res.Notes.Add("a burst did not reach every subscriber in full");
         return res;
-    }
-
-    /// <summary>
-    /// A burst's deliveries can pause for seconds (a server collecting a million queued frames), longer
-    /// than the steps' 2 s without progress: waits up to 10 s without progress and 60 s in all.
-    /// </summary>
-    private static async Task DrainBurstAsync(Step step, long expected)
-    {
-        var start = Stopwatch.GetTimestamp();
-        var lastProgress = start;
-        var lastCount = -1L;
-        while (true)
-        {
-            var got = step.TotalReceived();
-            var now = Stopwatch.GetTimestamp();
-            if (got >= expected) return;
-            if (got != lastCount) { lastCount = got; lastProgress = now; }
-            if (now - lastProgress > Stopwatch.Frequency * 10 || now - start > Stopwatch.Frequency * 60) return;
-            await Task.Delay(10);
-        }
     }
 
     // ---------------------------------------------------------------- one-to-all
@@ -503,8 +485,12 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
     }
 
     /// <summary>Waits until every expected delivery arrived, or 1 s passes without progress, or --drain-max.</summary>
-    private async Task DrainAsync(Step step, long expected)
+    /// <param name="noProgressSeconds">Gives up after this long without a new delivery (default: 2 s, 1 s in smoke).</param>
+    /// <param name="maxSeconds">Gives up after this long in all (default: --drain-max).</param>
+    private async Task DrainAsync(Step step, long expected, double? noProgressSeconds = null, double? maxSeconds = null)
     {
+        var noProgress = noProgressSeconds ?? (o.Smoke ? 1 : 2);
+        var max = maxSeconds ?? o.DrainMax;
         var start = Stopwatch.GetTimestamp();
         var lastProgress = start;
         var lastCount = -1L;
@@ -514,8 +500,8 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             var now = Stopwatch.GetTimestamp();
             if (got >= expected) return;
             if (got != lastCount) { lastCount = got; lastProgress = now; }
-            if ((now - lastProgress) > Stopwatch.Frequency * (o.Smoke ? 1 : 2)) return;
-            if ((now - start) > (long)(o.DrainMax * Stopwatch.Frequency)) return;
+            if ((now - lastProgress) > (long)(noProgress * Stopwatch.Frequency)) return;
+            if ((now - start) > (long)(max * Stopwatch.Frequency)) return;
             await Task.Delay(10);
         }
     }

@@ -1,5 +1,5 @@
 'use strict';
-// Benchmark baseline: the seed's own design (docs: shared/seed/websocket-service.md), on Node `ws`.
+// Benchmark baseline: the service's original design (its protocol: docs/protocol.md), on Node `ws`.
 //
 // The WebSocketService class below follows the seed's class definition: a Map of clients
 // ({ ws, topics, lastPing }), a heartbeat that pings every 10 s and terminates clients silent
