@@ -176,8 +176,9 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             StartTimers();
             return;
         }
-        replica.Tell(StateReplication.GetFullState.Instance);
+        // The bound first: whoever sees the request (a spec's probe) may count on it running.
         Timers.StartSingleTimer(nameof(ReplicaTimedOut), ReplicaTimedOut.Instance, ReplicaWait);
+        replica.Tell(StateReplication.GetFullState.Instance);
         Become(RestoringFromReplica);
     }
 
