@@ -56,15 +56,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Serving()
     {
-        Receive<AggregatorCommands.ReplaceTopic>(r =>
-        {
-            _state[r.Topic] = r.Entities;
-            _snapshot = null;
-            _version++;
-            _replicas?.Tell(new StateReplication.TopicState(_epoch, _version, r.Topic, r.Entities));
-        });
-        Receive<AggregatorCommands.RaiseAlert>(a =>
-            Publish(new SequencerCommands.PublishData(ServerMessageType.Alert, a.Topic, a.DataJson), ServerMessageType.Alert, a.Topic));
+        Receive<AggregatorCommands.ReplaceTopic>(r => ChangeTopic(r.Topic, r.Entities));
+        Receive<AggregatorCommands.RaiseAlert>(a => PublishAlert(a.Topic, a.DataJson));
         Receive<AggregatorCommands.TopicDue>(d =>
         {
             PublishUpdate(d.Topic);
@@ -75,7 +68,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             var before = _state[u.Topic];
             ChangeTopic(u.Topic, EntityMerge.Upsert(before, u.Entities));
             foreach (var alert in u.Alerts.Where(a => EntityMerge.AlertHolds(a, before)))
-                Publish(new SequencerCommands.PublishData(ServerMessageType.Alert, u.Topic, alert.DataJson), ServerMessageType.Alert, u.Topic);
+                PublishAlert(u.Topic, alert.DataJson);
             Acknowledge();
         });
         Receive<AggregatorCommands.RemoveEntities>(r =>
@@ -208,6 +201,9 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         StartTimers();
         Become(Restoring);
     }
+
+    private void PublishAlert(Topic topic, byte[] dataJson) =>
+        Publish(new SequencerCommands.PublishData(ServerMessageType.Alert, topic, dataJson), ServerMessageType.Alert, topic);
 
     private void PublishUpdate(Topic topic) =>
         Publish(new SequencerCommands.PublishEntities(topic, _state[topic]), ServerMessageType.Update, topic);
