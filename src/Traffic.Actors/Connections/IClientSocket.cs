@@ -21,6 +21,17 @@ public interface IClientSocket
     /// </summary>
     bool TrySend(ServerFrame frame);
 
+    /// <summary>
+    /// Queues a frame like <see cref="TrySend"/> but leaves starting the send to the caller: on
+    /// <see cref="Offered.QueuedWake"/> the socket waits, and the caller must call <see cref="Wake"/>
+    /// (once, soon). A publisher that fans out several frames in a row wakes each socket once, after
+    /// the last, so that they leave in one write (the registry does; see its WakeWriters).
+    /// </summary>
+    Offered Offer(ServerFrame frame) => TrySend(frame) ? Offered.Queued : Offered.Refused;
+
+    /// <summary>Starts sending what <see cref="Offer"/> queued (after <see cref="Offered.QueuedWake"/>).</summary>
+    void Wake() { }
+
     /// <summary>Sends what is queued, then a close frame with this status and reason; idempotent.</summary>
     void Close(int status, string reason);
 
@@ -32,6 +43,17 @@ public interface IClientSocket
     /// UPDATE of its topic sent on this socket is the delta's base; otherwise the whole list.
     /// </summary>
     void UseDeltas() { }
+}
+
+/// <summary>What <see cref="IClientSocket.Offer"/> did with a frame.</summary>
+public enum Offered
+{
+    /// <summary>Not taken: the bounded outbound queue is full (see <see cref="IClientSocket.TrySend"/>).</summary>
+    Refused,
+    /// <summary>Queued; a send is already under way or due, nothing to do.</summary>
+    Queued,
+    /// <summary>Queued on an idle socket: the caller must <see cref="IClientSocket.Wake"/> it.</summary>
+    QueuedWake,
 }
 
 /// <summary>WebSocket close codes the service uses (RFC 6455 section 7.4).</summary>

@@ -13,6 +13,12 @@ namespace Traffic.Actors.Routing;
 /// re-encoding: every subscriber gets the same bytes). It also keeps the metrics of what it knows
 /// first-hand: subscribers per topic, frames delivered and frames refused by a full queue, each
 /// counted once per publish.
+/// <para>
+/// Write coalescing: a socket that was idle is not woken at once but once the messages already
+/// in this mailbox are fanned out too (<see cref="WakeWriters"/>, sent to itself). Under a burst,
+/// then, each socket's frames of every publish waiting here leave in one write instead of one
+/// each; at idle the first send waits for one message more in this mailbox and nothing else.
+/// </para>
 /// </summary>
 public sealed class TopicRegistryActor : ReceiveActor
 {
@@ -24,7 +30,15 @@ public sealed class TopicRegistryActor : ReceiveActor
         public bool Overflowed;
     }
 
+    /// <summary>Wakes the sockets that frames were queued to since the last one (see the class's remarks).</summary>
+    private sealed class WakeWriters
+    {
+        public static readonly WakeWriters Instance = new();
+    }
+
     private readonly Dictionary<IActorRef, Subscriber> _connections = new();
+    private readonly List<IClientSocket> _toWake = new();
+    private bool _wakeSent; // a WakeWriters is in the mailbox
     private readonly HashSet<Subscriber>[] _byTopic = Topics.Every.Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrafficMetrics? _metrics;
@@ -51,6 +65,7 @@ public sealed class TopicRegistryActor : ReceiveActor
             Remember(null, p.Frame);
             Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame));
         });
+        Receive<WakeWriters>(_ => WakeAll());
         Receive<RegistryCommands.AnnounceHeads>(a =>
         {
             for (var stream = 0; stream < Math.Min(a.Heads.Count, Streams.Count); stream++)
@@ -75,10 +90,13 @@ public sealed class TopicRegistryActor : ReceiveActor
     {
         _log.Error(reason, "Topic registry failed on {0}; closing its {1} connections with 1012 so that they reconnect",
             message?.GetType().Name ?? "(none)", _connections.Count);
+        WakeAll(); // what was queued still leaves, before the close
         foreach (var connection in _connections.Keys)
             connection.Tell(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
         base.PreRestart(reason, message);
     }
+
+    protected override void PostStop() => WakeAll(); // a socket told to wait is never left waiting
 
     private void Set(RegistryCommands.SetSubscriptions command)
     {
@@ -170,14 +188,33 @@ public sealed class TopicRegistryActor : ReceiveActor
     /// would leave a gap the client cannot see (it would resume from past it, and lose the refused one).
     /// What was queued before still goes out, then the close (1013), and the client resumes from there.
     /// </summary>
-    private static bool Send(Subscriber subscriber, ServerFrame frame)
+    private bool Send(Subscriber subscriber, ServerFrame frame)
     {
         if (subscriber.Overflowed) return false;
-        if (subscriber.Socket.TrySend(frame)) return true;
+        switch (subscriber.Socket.Offer(frame))
+        {
+            case Offered.Queued:
+                return true;
+            case Offered.QueuedWake:
+                _toWake.Add(subscriber.Socket);
+                if (!_wakeSent)
+                {
+                    _wakeSent = true;
+                    Self.Tell(WakeWriters.Instance);
+                }
+                return true;
+        }
         // Tell the connection once; it closes the socket and its Terminated removes it here.
         subscriber.Overflowed = true;
         subscriber.Connection.Tell(SocketEvents.OutboundOverflow.Instance);
         return false;
+    }
+
+    private void WakeAll()
+    {
+        _wakeSent = false;
+        foreach (var socket in _toWake) socket.Wake();
+        _toWake.Clear();
     }
 
     private void Counted(Topic? topic, int offered, int refused) =>

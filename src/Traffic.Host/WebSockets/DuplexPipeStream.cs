@@ -7,9 +7,12 @@ namespace Traffic.Host.WebSockets;
 /// A connection's transport pipes as the WebSocket's stream (the direct path). A zero-byte read
 /// waits for data without taking a buffer or consuming anything, so an idle WebSocket holds no
 /// receive memory; held writes stay in the pipe unflushed until the first write that is not held.
+/// It writes frames itself (<see cref="SocketStream.SendFramesInstead"/>) straight into the pipe.
 /// </summary>
 public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
 {
+    public override bool WritesFrames => true;
+
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         var result = await transport.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -29,11 +32,14 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         var output = transport.Output;
-        if (TakeCompressedInstead(source.Span, out var deflated))
+        if (TakeFramesInstead(source.Span, out var frames))
         {
             Span<byte> header = stackalloc byte[10];
-            output.Write(header[..CompressedTextHeader(header, deflated.Length)]);
-            output.Write(deflated);
+            foreach (var frame in frames)
+            {
+                output.Write(header[..TextFrameHeader(header, frame.Payload.Length, frame.Deflated)]);
+                output.Write(frame.Payload);
+            }
         }
         else output.Write(source.Span);
         return HoldWrites && output.UnflushedBytes < MaxHeldBytes ? ValueTask.CompletedTask : FlushAsync(output, cancellationToken);

@@ -53,6 +53,23 @@ internal sealed class OutboundQueue
         }
     }
 
+    /// <summary>The length of the oldest waiting frame's bytes, or false when none waits.</summary>
+    public bool TryPeekLength(out int length)
+    {
+        while (_used > 0)
+        {
+            if (Slot(_headSequence) is { } frame)
+            {
+                length = frame.Utf8Json.Length;
+                return true;
+            }
+            _headSequence++; // a dropped UPDATE's hole at the head: gone for good
+            _used--;
+        }
+        length = 0;
+        return false;
+    }
+
     /// <summary>The oldest waiting frame, or false when none waits.</summary>
     public bool TryDequeue(out ServerFrame frame)
     {

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Net.WebSockets;
+using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
 
 namespace Traffic.Host.WebSockets;
@@ -7,10 +9,14 @@ namespace Traffic.Host.WebSockets;
 /// The outbound side of one socket: a bounded queue, drained by a thread-pool work item that
 /// exists only while there is something to send (an idle socket has no send loop waiting).
 /// <para>
-/// <see cref="TrySend"/> only enqueues, so a publish to N sockets costs the publisher N enqueues.
+/// <see cref="TrySend"/> only enqueues, so a publish to N sockets costs the publisher N enqueues
+/// (and <see cref="Offer"/> leaves even the start of the drain to a publisher that has more to queue).
 /// The drain sends everything queued with writes held back while more frames follow, so frames
 /// that piled up while the socket waited its turn leave in one write: the busier the server, the
-/// fewer writes per frame.
+/// fewer writes per frame. On the direct path they also go through the WebSocket in batches (up
+/// to <see cref="MaxBatchFrames"/> frames as one empty message that the stream replaces with them,
+/// <see cref="SocketStream.SendFramesInstead"/>): one lock, one call and no copy into the runtime's
+/// buffer per batch instead of per frame.
 /// </para>
 /// <para>
 /// A client falls behind when its queue reaches a bound (frames or bytes). Until then every frame
@@ -30,12 +36,16 @@ namespace Traffic.Host.WebSockets;
 /// <param name="compression">
 /// Set when the client negotiated permessage-deflate (and <paramref name="stream"/> is the socket's own): frames of at least
 /// its threshold go out as the frame's shared compressed bytes (<see cref="ServerFrame.Deflated"/>), written by the stream in
-/// place of an empty message (<see cref="SocketStream.SendCompressedInstead"/>); the runtime itself never compresses.
+/// place of an empty message (<see cref="SocketStream.SendFramesInstead"/>); the runtime itself never compresses.
 /// </param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
     Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null, FrameCompressor? compression = null) : IThreadPoolWorkItem
 {
     private const WebSocketMessageFlags Uncompressed = WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression;
+
+    /// <summary>At most this many frames, and (beyond the first) this many bytes, go through the WebSocket as one batch.</summary>
+    private const int MaxBatchFrames = 64;
+    private const int MaxBatchBytes = SocketStream.MaxHeldBytes;
 
     private enum Next { Frame, Idle, Close, Stop }
 
@@ -55,9 +65,21 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
 
     public bool TrySend(ServerFrame frame)
     {
+        var offered = Offer(frame);
+        if (offered == Offered.QueuedWake) Wake();
+        return offered != Offered.Refused;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="frame"/>; on <see cref="Offered.QueuedWake"/> the writer was idle and
+    /// now counts on the caller to <see cref="Wake"/> it (until then it is "draining" and more frames
+    /// only join the queue).
+    /// </summary>
+    public Offered Offer(ServerFrame frame)
+    {
         lock (_gate)
         {
-            if (_completed) return true; // closing: dropped, and not a sign of a slow client
+            if (_completed) return Offered.Queued; // closing: dropped, and not a sign of a slow client
             var queue = _queue ??= new OutboundQueue();
             var length = frame.Utf8Json.Length;
             if (!Fits(queue.Count, queue.Bytes, length))
@@ -67,16 +89,18 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
                 else
                 {
                     queue.DropSupersededUpdates(onConflated);
-                    if (!Fits(queue.KeptCount, queue.KeptBytes, length)) return false; // kept frames alone overflow
+                    if (!Fits(queue.KeptCount, queue.KeptBytes, length)) return Offered.Refused; // kept frames alone overflow
                 }
             }
             queue.Enqueue(frame);
-            if (_draining) return true;
+            if (_draining) return Offered.Queued;
             _draining = true;
+            return Offered.QueuedWake;
         }
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        return true;
     }
+
+    /// <summary>Starts the drain that an <see cref="Offer"/> answered with <see cref="Offered.QueuedWake"/>.</summary>
+    public void Wake() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
     /// <summary>The client asked for delta UPDATEs (see <see cref="Payload"/>).</summary>
     public void UseDeltas() => _deltas = true;
@@ -126,20 +150,10 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
         Next next;
         try
         {
-            while ((next = TakeNext(out var frame)) == Next.Frame)
-            {
-                var delta = UsesDelta(frame);
-                var payload = delta ? frame.Delta!.Utf8Json : frame.Utf8Json;
-                if (compression is null)
-                    await socket.SendAsync(payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-                else if (!compression.ShouldCompress(payload.Length))
-                    await socket.SendAsync(payload, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
-                else
-                {
-                    stream!.SendCompressedInstead(frame.Deflated(delta, compression.Deflate));
-                    await socket.SendAsync(ReadOnlyMemory<byte>.Empty, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
-                }
-            }
+            if (stream is { WritesFrames: true } framing) next = await DrainInBatchesAsync(framing).ConfigureAwait(false);
+            else
+                while ((next = TakeNext(out var frame)) == Next.Frame)
+                    await socket.SendAsync(Outgoing(frame).Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
             if (next == Next.Close) await CloseAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -152,6 +166,37 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             return;
         }
         if (next == Next.Stop) _finished.TrySetResult();
+    }
+
+    /// <summary>
+    /// The direct path: what is queued leaves in batches, each one pass through the WebSocket (one
+    /// empty message the stream replaces with the batch's frames, see <see cref="SocketStream.SendFramesInstead"/>).
+    /// </summary>
+    private async Task<Next> DrainInBatchesAsync(SocketStream framing)
+    {
+        var frames = ArrayPool<ServerFrame>.Shared.Rent(MaxBatchFrames);
+        var outgoing = ArrayPool<OutgoingFrame>.Shared.Rent(MaxBatchFrames);
+        Next next;
+        while ((next = TakeBatch(frames, out var count)) == Next.Frame)
+        {
+            for (var i = 0; i < count; i++) outgoing[i] = Outgoing(frames[i]); // deltas and deflating outside the lock
+            framing.SendFramesInstead(outgoing, count);
+            await socket.SendAsync(ReadOnlyMemory<byte>.Empty, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
+        }
+        // Returned only after a normal end: after a failure the stream may still hold the array.
+        ArrayPool<ServerFrame>.Shared.Return(frames, clearArray: true);
+        ArrayPool<OutgoingFrame>.Shared.Return(outgoing, clearArray: true);
+        return next;
+    }
+
+    /// <summary>The bytes this socket sends for <paramref name="frame"/>: its delta or itself, deflated when the client takes that and it is worth it.</summary>
+    private OutgoingFrame Outgoing(ServerFrame frame)
+    {
+        var delta = UsesDelta(frame);
+        var payload = delta ? frame.Delta!.Utf8Json : frame.Utf8Json;
+        return compression is not null && compression.ShouldCompress(payload.Length)
+            ? new OutgoingFrame(frame.Deflated(delta, compression.Deflate), Deflated: true)
+            : new OutgoingFrame(payload, Deflated: false);
     }
 
     /// <summary>
@@ -192,6 +237,35 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             frame = null!;
             if (stream is not null) stream.HoldWrites = false;
             if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
+            _draining = false;
+            return _abandoned ? Next.Stop : Next.Idle;
+        }
+    }
+
+    /// <summary>
+    /// Called by the batching drain: up to <see cref="MaxBatchFrames"/> waiting frames (at least one,
+    /// then no more than <see cref="MaxBatchBytes"/>), or the end of this drain.
+    /// </summary>
+    private Next TakeBatch(ServerFrame[] frames, out int count)
+    {
+        lock (_gate)
+        {
+            count = 0;
+            long bytes = 0;
+            while (count < MaxBatchFrames && _queue is { } queue && queue.TryPeekLength(out var length)
+                   && (count == 0 || bytes + length <= MaxBatchBytes))
+            {
+                queue.TryDequeue(out frames[count++]);
+                bytes += length;
+            }
+            if (count > 0)
+            {
+                // Frames still waiting behind this batch leave with it in one flush.
+                stream!.HoldWrites = _queue!.Count > 0;
+                return Next.Frame;
+            }
+            stream!.HoldWrites = false;
+            if (_completed && !_abandoned) return Next.Close;
             _draining = false;
             return _abandoned ? Next.Stop : Next.Idle;
         }

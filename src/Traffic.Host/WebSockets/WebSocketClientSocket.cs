@@ -42,7 +42,7 @@ public sealed class WebSocketClientSocket : IClientSocket
         RemoteAddress = remoteAddress;
         _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null),
             onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value),
-            compression: stream is null ? null : compression);
+            compression: stream is { WritesFrames: true } ? compression : null);
     }
 
     public string RemoteAddress { get; }
@@ -58,6 +58,10 @@ public sealed class WebSocketClientSocket : IClientSocket
     }
 
     public bool TrySend(ServerFrame frame) => _outbound.TrySend(frame);
+
+    public Offered Offer(ServerFrame frame) => _outbound.Offer(frame);
+
+    public void Wake() => _outbound.Wake();
 
     public void UseDeltas() => _outbound.UseDeltas();
 

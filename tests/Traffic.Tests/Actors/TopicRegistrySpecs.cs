@@ -209,4 +209,67 @@ public sealed class TopicRegistrySpecs : TestKit
         Assert.Same(frame, fresh.Probe.ExpectMsg<ServerFrame>());
         Assert.Equal(1, Stats().Clients);
     }
+    /// <summary>
+    /// Like the real socket: an Offer to an idle socket answers QueuedWake, and what is queued reaches
+    /// the probe only when the socket is woken (each wake is reported as <see cref="Woken"/>).
+    /// </summary>
+    private sealed class WakeableSocket(TestProbe probe) : IClientSocket
+    {
+        public sealed record Woken(int Frames);
+
+        private readonly List<ServerFrame> _queued = new();
+        private bool _wakeOwed;
+
+        public string RemoteAddress => "127.0.0.1:2";
+        public void Start(IActorRef connection) { }
+        public void Close(int status, string reason) { }
+        public void Abort() { }
+
+        public bool TrySend(ServerFrame frame)
+        {
+            if (Offer(frame) == Offered.QueuedWake) Wake();
+            return true;
+        }
+
+        public Offered Offer(ServerFrame frame)
+        {
+            lock (_queued)
+            {
+                _queued.Add(frame);
+                if (_wakeOwed) return Offered.Queued;
+                _wakeOwed = true;
+                return Offered.QueuedWake;
+            }
+        }
+
+        public void Wake()
+        {
+            lock (_queued)
+            {
+                probe.Ref.Tell(new Woken(_queued.Count));
+                foreach (var frame in _queued) probe.Ref.Tell(frame);
+                _queued.Clear();
+                _wakeOwed = false;
+            }
+        }
+    }
+
+    [Fact]
+    public void Frames_queued_to_an_idle_socket_leave_once_the_registry_wakes_it_and_in_publish_order()
+    {
+        var probe = CreateTestProbe();
+        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new WakeableSocket(probe), TopicSet.Of(Topic.Cameras), null));
+        var frames = Enumerable.Range(1, 5).Select(i => Update(Topic.Cameras, $"c{i}")).ToArray();
+        foreach (var frame in frames) _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, frame));
+
+        // However the publishes fell into wakes (all in one under a burst), every frame leaves, in order.
+        var received = new List<ServerFrame>();
+        while (received.Count < frames.Length)
+        {
+            var woken = probe.ExpectMsg<WakeableSocket.Woken>();
+            Assert.True(woken.Frames > 0, "woken with nothing queued");
+            for (var i = 0; i < woken.Frames; i++) received.Add(probe.ExpectMsg<ServerFrame>());
+        }
+        Assert.Equal(frames, received);
+    }
 }

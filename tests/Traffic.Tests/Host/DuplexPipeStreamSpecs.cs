@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Traffic.Host.WebSockets;
@@ -14,7 +15,7 @@ public sealed class DuplexPipeStreamSpecs
     }
 
     private readonly Pipe _fromClient = new();
-    private readonly Pipe _toClient = new();
+    private readonly Pipe _toClient = new(new PipeOptions(pauseWriterThreshold: 0)); // never waits for the client: a spec reads after writing
     private readonly DuplexPipeStream _stream;
 
     public DuplexPipeStreamSpecs() => _stream = new DuplexPipeStream(new Transport(_fromClient.Reader, _toClient.Writer));
@@ -71,5 +72,41 @@ public sealed class DuplexPipeStreamSpecs
         var pending = _stream.ReadAsync(new byte[4]).AsTask();
         _stream.Dispose(); // what the WebSocket does when it is aborted
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+    [Fact]
+    public async Task The_announced_empty_message_is_replaced_by_the_batch_of_frames_in_order_in_one_flush()
+    {
+        var small = "{\"a\":1}"u8.ToArray();              // 7 bytes: 7-bit length
+        var medium = Enumerable.Repeat((byte)'m', 300).ToArray(); // 16-bit length
+        var large = Enumerable.Repeat((byte)'l', 70_000).ToArray(); // 64-bit length
+        var deflated = new byte[] { 0xAA, 0xBB };
+        var frames = new[] { new OutgoingFrame(small, false), new OutgoingFrame(medium, false), new OutgoingFrame(deflated, true), new OutgoingFrame(large, false), new OutgoingFrame(small, false) };
+
+        await _stream.WriteAsync(new byte[] { 0x89, 0x00 });           // a PING written first passes as it is
+        _stream.SendFramesInstead(frames, count: 4);                   // the last one is not part of the batch
+        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });           // what the WebSocket writes for the empty message
+        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });           // a later empty message is not replaced again
+
+        Assert.True(_toClient.Reader.TryRead(out var result));
+        var sent = result.Buffer.ToArray();
+        _toClient.Reader.AdvanceTo(result.Buffer.End);
+        byte[] expected =
+        [
+            0x89, 0x00,
+            0x81, 7, .. small,
+            0x81, 126, 0x01, 0x2C, .. medium,
+            0xC1, 2, .. deflated,
+            0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, .. large,
+            0x81, 0x00,
+        ];
+        Assert.Equal(expected, sent);
+    }
+
+    [Fact]
+    public async Task Without_an_announcement_an_empty_message_is_written_as_it_is()
+    {
+        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });
+        Assert.True(_toClient.Reader.TryRead(out var result));
+        Assert.Equal(new byte[] { 0x81, 0x00 }, result.Buffer.ToArray());
     }
 }
