@@ -77,9 +77,22 @@ public sealed class ConnectionActor : UntypedActor
         _rateLimit = new InboundRateLimit(settings.MessagesPerSecond, settings.MessageBurst);
     }
 
+    /// <summary>
+    /// Made by a producer that calls the constructor, not by <c>Props.Create(() => new ...)</c>: that
+    /// form builds an expression tree and reflects over it for every actor, and one actor is made per
+    /// connection (measured in a connection storm: bench/results/20261130-hot-path/).
+    /// </summary>
     public static Props Props(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
         TrafficMetrics? metrics = null, ResumeRequest? since = null) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics, since));
+        Akka.Actor.Props.CreateBy(new Producer(socket, registry, aggregator, settings, initialTopics, metrics, since));
+
+    private sealed class Producer(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+        TrafficMetrics? metrics, ResumeRequest? since) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(ConnectionActor);
+        public ActorBase Produce() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics, since);
+        public void Release(ActorBase actor) { }
+    }
 
     private string ClientId => Self.Path.Name;
     private DateTimeOffset Now => Context.System.Scheduler.Now;
