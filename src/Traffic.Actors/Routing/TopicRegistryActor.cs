@@ -37,8 +37,7 @@ public sealed class TopicRegistryActor : ReceiveActor
     }
 
     private readonly Dictionary<IActorRef, Subscriber> _connections = new();
-    private readonly List<IClientSocket> _toWake = new();
-    private bool _wakeSent; // a WakeWriters is in the mailbox
+    private readonly List<IClientSocket> _toWake = new(); // not empty: a WakeWriters is in the mailbox
     private readonly HashSet<Subscriber>[] _byTopic = Topics.Every.Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TrafficMetrics? _metrics;
@@ -196,12 +195,8 @@ public sealed class TopicRegistryActor : ReceiveActor
             case Offered.Queued:
                 return true;
             case Offered.QueuedWake:
+                if (_toWake.Count == 0) Self.Tell(WakeWriters.Instance);
                 _toWake.Add(subscriber.Socket);
-                if (!_wakeSent)
-                {
-                    _wakeSent = true;
-                    Self.Tell(WakeWriters.Instance);
-                }
                 return true;
         }
         // Tell the connection once; it closes the socket and its Terminated removes it here.
@@ -212,7 +207,6 @@ public sealed class TopicRegistryActor : ReceiveActor
 
     private void WakeAll()
     {
-        _wakeSent = false;
         foreach (var socket in _toWake) socket.Wake();
         _toWake.Clear();
     }

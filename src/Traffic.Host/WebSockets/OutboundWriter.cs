@@ -102,7 +102,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     /// <summary>Starts the drain that an <see cref="Offer"/> answered with <see cref="Offered.QueuedWake"/>.</summary>
     public void Wake() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
 
-    /// <summary>The client asked for delta UPDATEs (see <see cref="Payload"/>).</summary>
+    /// <summary>The client asked for delta UPDATEs (see <see cref="Outgoing"/>).</summary>
     public void UseDeltas() => _deltas = true;
 
     /// <summary>Sends what is queued, then a close frame; later frames are refused.</summary>
@@ -235,11 +235,17 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
                 return Next.Frame;
             }
             frame = null!;
-            if (stream is not null) stream.HoldWrites = false;
-            if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
-            _draining = false;
-            return _abandoned ? Next.Stop : Next.Idle;
+            return QueueEmptied();
         }
+    }
+
+    /// <summary>Under the lock, when nothing is left to send: close, stop or go idle.</summary>
+    private Next QueueEmptied()
+    {
+        if (stream is not null) stream.HoldWrites = false;
+        if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
+        _draining = false;
+        return _abandoned ? Next.Stop : Next.Idle;
     }
 
     /// <summary>
@@ -264,10 +270,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
                 stream!.HoldWrites = _queue!.Count > 0;
                 return Next.Frame;
             }
-            stream!.HoldWrites = false;
-            if (_completed && !_abandoned) return Next.Close;
-            _draining = false;
-            return _abandoned ? Next.Stop : Next.Idle;
+            return QueueEmptied();
         }
     }
 
