@@ -152,9 +152,6 @@ public sealed class ConnectionActor : UntypedActor
             case SocketEvents.BinaryReceived b:
                 if (Admitted()) Reject(ErrorCodes.BinaryNotSupported, $"binary frames are not supported ({b.Length} bytes ignored); send JSON text");
                 break;
-            case SocketEvents.MessageTooLarge m:
-                if (Admitted()) Reject(ErrorCodes.MessageTooLarge, $"message longer than {m.Limit} bytes ignored");
-                break;
             case HeartbeatCheck:
                 CheckHeartbeat();
                 break;

@@ -9,9 +9,6 @@ public static class SocketEvents
     /// <summary>A complete binary message; the protocol is text only.</summary>
     public sealed record BinaryReceived(int Length);
 
-    /// <summary>A message longer than the configured limit; it was discarded.</summary>
-    public sealed record MessageTooLarge(int Limit);
-
     /// <summary>The peer sent something (a pong, any frame): it is alive. Sent at most about once a second.</summary>
     public sealed record PeerActive
     {

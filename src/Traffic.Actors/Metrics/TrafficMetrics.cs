@@ -27,6 +27,7 @@ public sealed class TrafficMetrics
     private readonly long[] _dropped = new long[Topics.Count + 1];
     private readonly long[] _conflated = new long[Topics.Count];
     private long _heartbeatTerminations;
+    private long _inboundPauses, _messagesTooLarge;
     private long _streamsRecovered, _streamsNotRecovered, _replayed;
     private readonly int[] _subscribers = new int[Topics.Count];
     private int _connections;
@@ -53,6 +54,10 @@ public sealed class TrafficMetrics
             description: "Streams named by resuming clients (since=...): recovered (their missed messages replayed) or not (too old, another epoch)");
         meter.CreateObservableCounter("traffic.messages.replayed", () => Interlocked.Read(ref _replayed), unit: "{message}",
             description: "Messages sent again from this node's history to resuming clients");
+        meter.CreateObservableCounter("traffic.client.input.paused", () => Interlocked.Read(ref _inboundPauses), unit: "{pause}",
+            description: "Times a client's reads were paused because it sent more than CLIENT_BYTES_PER_SECOND (inflated)");
+        meter.CreateObservableCounter("traffic.client.input.too_large", () => Interlocked.Read(ref _messagesTooLarge), unit: "{connection}",
+            description: "Connections closed with 1009 because a message passed MAX_CLIENT_MESSAGE_BYTES (inflated)");
     }
 
     public Meter Meter { get; }
@@ -100,6 +105,12 @@ public sealed class TrafficMetrics
     public long ConflatedOf(Topic topic) => Interlocked.Read(ref _conflated[(int)topic]);
 
     public void CountHeartbeatTermination() => Interlocked.Increment(ref _heartbeatTerminations);
+
+    /// <summary>A client's reads paused: it sent more than its byte budget a second.</summary>
+    public void CountInboundPause() => Interlocked.Increment(ref _inboundPauses);
+
+    /// <summary>A client closed with 1009: a message longer than the limit.</summary>
+    public void CountMessageTooLarge() => Interlocked.Increment(ref _messagesTooLarge);
 
     /// <summary>One resume: how many of the streams it named were recovered and not, and how many messages were replayed.</summary>
     public void CountResume(int recovered, int notRecovered, int replayed)

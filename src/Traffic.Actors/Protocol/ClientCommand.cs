@@ -24,7 +24,6 @@ public static class ErrorCodes
     public const string UnknownTopic = "unknown_topic";
     public const string InvalidTopics = "invalid_topics";
     public const string BinaryNotSupported = "binary_not_supported";
-    public const string MessageTooLarge = "message_too_large";
     public const string InvalidPosition = ResumeRequest.ErrorCode;
     public const string InvalidDelta = "invalid_delta";
 }

@@ -24,6 +24,7 @@ public sealed record ServiceOptions
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
     public int OutboundQueueLimit { get; init; } = 1024;
     public int MaxClientMessageBytes { get; init; } = 16 * 1024;
+    public int ClientBytesPerSecond { get; init; } = 32 * 1024;
     public int OutboundQueueBytes { get; init; } = 4 * 1024 * 1024;
     public AdmissionSettings Admission { get; init; } = AdmissionSettings.Default;
     public HistorySettings History { get; init; } = HistorySettings.Default;
@@ -68,6 +69,7 @@ public sealed record ServiceOptions
                 Milliseconds(config, "SIMULATOR_STEP_MS", defaults.Simulation.StepInterval)) { SharesTopics = sources.NgsiLd },
             OutboundQueueLimit = Integer(config, "OUTBOUND_QUEUE_LIMIT", defaults.OutboundQueueLimit, min: 1, max: 1_000_000),
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
+            ClientBytesPerSecond = Integer(config, "CLIENT_BYTES_PER_SECOND", defaults.ClientBytesPerSecond, min: 1024, max: int.MaxValue),
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),
             History = new HistorySettings(
                 Integer(config, "HISTORY_SIZE", defaults.History.Size, min: 0, max: 1_000_000),

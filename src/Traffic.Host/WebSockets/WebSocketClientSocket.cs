@@ -21,6 +21,8 @@ public sealed class WebSocketClientSocket : IClientSocket
     private readonly WebSocket _socket;
     private readonly SocketStream? _stream;
     private readonly int _maxMessageBytes;
+    private readonly InboundByteBudget _inboundBudget;
+    private readonly TrafficMetrics? _metrics;
     private readonly OutboundWriter _outbound;
     private readonly CancellationToken _transportClosed; // the peer closed the TCP connection
     private Exception? _fault; // an unexpected exception that ended the socket (a bug), for the connection's log
@@ -29,16 +31,18 @@ public sealed class WebSocketClientSocket : IClientSocket
     private int _closeRequested;
     private long _lastActivityNotice;
     private ArrayBufferWriter<byte>? _assembly; // a client message arriving in several chunks
-    private int _messageLength;
+    private long _messageLength; // inflated bytes of the message being read: a long, it is counted before it is refused
 
     public WebSocketClientSocket(WebSocket socket, SocketStream? stream, int outboundQueueLimit, int maxMessageBytes,
-        long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default,
+        long inboundBytesPerSecond = long.MaxValue, long outboundQueueBytes = long.MaxValue, string remoteAddress = "unknown", CancellationToken transportClosed = default,
         TrafficMetrics? metrics = null, FrameCompressor? compression = null)
     {
         _transportClosed = transportClosed;
         _socket = socket;
         _stream = stream;
         _maxMessageBytes = maxMessageBytes;
+        _inboundBudget = new InboundByteBudget(inboundBytesPerSecond, maxMessageBytes);
+        _metrics = metrics;
         RemoteAddress = remoteAddress;
         _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null),
             onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value),
@@ -119,15 +123,28 @@ public sealed class WebSocketClientSocket : IClientSocket
                 if (peek.EndOfMessage) { Received(peek, ReadOnlySpan<byte>.Empty); continue; } // an empty final frame: nothing to read
 
                 var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunkBytes);
+                ValueWebSocketReceiveResult result;
                 try
                 {
-                    var result = await _socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+                    // At most one chunk is read (and, with permessage-deflate, inflated) before it is counted.
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(0, ReceiveChunkBytes), CancellationToken.None).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close) { reason = ClosedByClient(); break; }
-                    Received(result, buffer.AsSpan(0, result.Count));
+                    if (!Received(result, buffer.AsSpan(0, result.Count)))
+                    {
+                        reason = TooLarge();
+                        await LingerUntilPeerClosesAsync().ConfigureAwait(false);
+                        break;
+                    }
                 }
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
+                }
+                var pause = _inboundBudget.Take(result.Count, Environment.TickCount64);
+                if (pause > TimeSpan.Zero)
+                {
+                    _metrics?.CountInboundPause();
+                    await Task.Delay(pause).ConfigureAwait(false);
                 }
             }
         }
@@ -165,24 +182,23 @@ public sealed class WebSocketClientSocket : IClientSocket
         catch (OperationCanceledException) { }
     }
 
-    /// <summary>One chunk of a client message: assembled until its end, then told to the actor.</summary>
-    private void Received(ValueWebSocketReceiveResult result, ReadOnlySpan<byte> chunk)
+    /// <summary>
+    /// One chunk of a client message: assembled until its end, then told to the actor. False when the
+    /// message has grown past the limit: nothing more of it is read (or inflated), the socket is closing.
+    /// </summary>
+    private bool Received(ValueWebSocketReceiveResult result, ReadOnlySpan<byte> chunk)
     {
-        // An oversized message is read to its end and thrown away; the client is told once.
         _messageLength += chunk.Length;
         if (_messageLength > _maxMessageBytes)
         {
-            _assembly?.Clear();
-            if (!result.EndOfMessage) return;
-            _messageLength = 0;
-            _connection.Tell(new SocketEvents.MessageTooLarge(_maxMessageBytes));
-            return;
+            _assembly = null; // what was assembled goes with it
+            return false;
         }
 
         if (!result.EndOfMessage)
         {
             (_assembly ??= new ArrayBufferWriter<byte>()).Write(chunk);
-            return;
+            return true;
         }
 
         _messageLength = 0;
@@ -198,6 +214,19 @@ public sealed class WebSocketClientSocket : IClientSocket
         _connection.Tell(result.MessageType == WebSocketMessageType.Text
             ? new SocketEvents.TextReceived(message)
             : new SocketEvents.BinaryReceived(message.Length));
+        return true;
+    }
+
+    /// <summary>
+    /// A message passed MAX_CLIENT_MESSAGE_BYTES: closed with 1009 (RFC 6455 7.4.1) at once, not read
+    /// to its end, since with permessage-deflate a few bytes on the wire can inflate to gigabytes.
+    /// </summary>
+    private string TooLarge()
+    {
+        _metrics?.CountMessageTooLarge();
+        var limit = $"message longer than {_maxMessageBytes} bytes";
+        Close(CloseCodes.MessageTooBig, limit);
+        return $"closed by the server with {CloseCodes.MessageTooBig} ({limit})";
     }
 
     private string ClosedByClient()

@@ -34,7 +34,7 @@ public static class WebSocketSession
         FrameCompressor? compression = null)
     {
         var socket = new WebSocketClientSocket(webSocket, stream, options.OutboundQueueLimit, options.MaxClientMessageBytes,
-            options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics, compression);
+            options.ClientBytesPerSecond, options.OutboundQueueBytes, remoteAddress ?? "unknown", connectionAborted, metrics, compression);
         using (connectionAborted.Register(socket.AbandonIfNotStarted))
         {
             if (request.Deltas) socket.UseDeltas();
