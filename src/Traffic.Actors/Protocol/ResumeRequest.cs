@@ -17,8 +17,6 @@ public sealed class ResumeRequest
 
     public const string ErrorCode = "invalid_position";
 
-    public static ResumeRequest Of(IReadOnlyDictionary<int, StreamPosition> positions) => new(positions);
-
     /// <summary>Parses the URL form; null or empty is "no resume" (true, <paramref name="request"/> null).</summary>
     public static bool TryParseQuery(string? value, out ResumeRequest? request, out string? problem)
     {

@@ -50,6 +50,7 @@ public sealed class ServerFrame
 
     // permessage-deflate forms of Utf8Json and of Delta's bytes, made at most once (see Deflated).
     private byte[]? _deflated, _deflatedDelta;
+    private object? _deflateLock;
 
     /// <summary>
     /// The frame's bytes (or its <see cref="Delta"/>'s) as compressed by <paramref name="deflate"/>,
@@ -61,7 +62,8 @@ public sealed class ServerFrame
         var cached = Volatile.Read(ref delta ? ref _deflatedDelta : ref _deflated);
         if (cached is not null) return cached;
         // A lock, not a compare-and-swap: two drains on two cores must not both compress the same frame.
-        lock (this)
+        // A private one (made only for frames that are compressed): a frame sits in many queues, anyone could lock it.
+        lock (LazyInitializer.EnsureInitialized(ref _deflateLock))
         {
             ref var slot = ref delta ? ref _deflatedDelta : ref _deflated;
             if (slot is null)

@@ -28,8 +28,6 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
     /// <summary>The position of the last message numbered on this stream, as far as this node knows; null before it knows the epoch.</summary>
     public StreamPosition? Head => _epoch is null ? null : new StreamPosition(_epoch, _head);
 
-    public int Count => _entries.Count;
-
     /// <summary>Takes a published frame (numbered) into the history.</summary>
     public void Append(ServerFrame frame, long arrival, DateTimeOffset now)
     {

@@ -15,11 +15,20 @@ namespace Traffic.Host.WebSockets;
 /// </summary>
 internal sealed class OutboundQueue
 {
-    private ServerFrame?[] _slots = new ServerFrame?[8]; // capacity is a power of two
+    private const int InitialCapacity = 8;
+    // A drained ring larger than this is given back: a socket that once fell behind (up to
+    // OUTBOUND_QUEUE_LIMIT slots) should not keep that much for good. Up to it the ring stays, so a
+    // socket that drains after every burst does not reallocate each time.
+    private const int KeptCapacity = 64;
+
+    private ServerFrame?[] _slots = new ServerFrame?[InitialCapacity]; // capacity is a power of two
     private long _headSequence;                          // sequence number of the oldest slot
     private int _used;                                   // slots in use, holes included
     private readonly int[] _updates = new int[Topics.Count];           // per topic: UPDATEs waiting
     private readonly long[] _newestUpdate = new long[Topics.Count];    // per topic: sequence of the newest waiting one
+
+    /// <summary>Slots in the ring (for the specs: how much a socket holds).</summary>
+    internal int Capacity => _slots.Length;
 
     /// <summary>Frames waiting (holes not counted).</summary>
     public int Count { get; private set; }
@@ -82,6 +91,7 @@ internal sealed class OutboundQueue
             _used--;
             if (taken is null) continue; // a dropped UPDATE's hole
             Forget(taken);
+            if (_used == 0 && _slots.Length > KeptCapacity) ShrinkDrained();
             frame = taken;
             return true;
         }
@@ -129,6 +139,12 @@ internal sealed class OutboundQueue
             KeptCount--;
             KeptBytes -= frame.Utf8Json.Length;
         }
+    }
+
+    private void ShrinkDrained()
+    {
+        _slots = new ServerFrame?[InitialCapacity];
+        _headSequence = 0;
     }
 
     private ref ServerFrame? Slot(long sequence) => ref _slots[(int)(sequence & (_slots.Length - 1))];

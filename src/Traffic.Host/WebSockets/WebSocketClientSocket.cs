@@ -168,10 +168,16 @@ public sealed class WebSocketClientSocket : IClientSocket
             reason = $"connection lost ({e.GetType().Name})";
             Abort();
         }
+        catch (Exception e)
+        {
+            // A bug, not a peer going away: it reaches the actor as the fault, which logs it once, at Error.
+            Interlocked.CompareExchange(ref _fault, e, null);
+            Abort();
+        }
         finally
         {
             var fault = Volatile.Read(ref _fault);
-            _connection.Tell(fault is null ? new SocketEvents.Closed(reason) : new SocketEvents.Closed($"send failed ({fault.GetType().Name})", fault));
+            _connection.Tell(fault is null ? new SocketEvents.Closed(reason) : new SocketEvents.Closed($"socket failed ({fault.GetType().Name})", fault));
         }
     }
 

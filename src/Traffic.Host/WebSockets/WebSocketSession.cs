@@ -19,12 +19,20 @@ public static class WebSocketSession
     /// (measured: 12.5 s for 10 s). Passing 0.8 x the heartbeat interval puts them at the interval
     /// (PingIntervalSpecs).
     /// </para>
-    /// Timeout: the runtime's own PONG timeout is only a backstop, far enough behind the
-    /// ConnectionActor's (HEARTBEAT_TIMEOUT_MS, checked every interval) that the actor always ends a
-    /// silent connection first, counts it and logs why.
+    /// Timeout: none in effect. The runtime waits for the PONG of its PING and, past its timeout, aborts
+    /// the connection whatever else the client sent: a client that sends messages but answers no
+    /// PING, or keeps itself alive with unsolicited PONGs (RFC 6455 5.5.3), would be cut off although
+    /// the protocol counts any frame as a sign of life (docs/protocol.md). So the decision is the
+    /// ConnectionActor's alone (HEARTBEAT_TIMEOUT_MS of silence, any frame counts; a dead TCP peer is
+    /// silent too). The runtime's timeout is set as long as it takes (about 24 days: it only needs
+    /// to be finite, or the runtime sends unsolicited PONGs instead of PINGs); while a PING waits
+    /// for its PONG the runtime sends no other.
     /// </summary>
     public static (TimeSpan Interval, TimeSpan Timeout) KeepAlive(ServiceOptions options) =>
-        (options.Connection.HeartbeatInterval * 0.8, options.Connection.HeartbeatTimeout * 2 + options.Connection.HeartbeatInterval);
+        (options.Connection.HeartbeatInterval * 0.8, RuntimePongTimeout);
+
+    /// <summary>The longest keep-alive timeout the runtime takes (it counts in int milliseconds).</summary>
+    private static readonly TimeSpan RuntimePongTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
 
     /// <summary>Hands the socket to a new connection actor and returns once the socket is finished with.</summary>
     /// <param name="remoteAddress">Where the client connects from, for the logs.</param>

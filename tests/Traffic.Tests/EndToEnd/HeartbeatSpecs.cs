@@ -40,4 +40,42 @@ public sealed class HeartbeatSpecs : IAsyncLifetime
         await listener.NextOfTypeAsync("PONG");
         Assert.False(listener.Closed.IsCompleted);
     }
+
+    [Fact]
+    public async Task Clients_that_never_answer_a_PING_but_send_messages_or_unsolicited_PONGs_stay_connected()
+    {
+        // docs/protocol.md: any frame from the client is a sign of life. Until 2026-12 the WebSocket
+        // runtime's own PONG timeout (2 x timeout + interval, 6.5 s here) cut both of these off.
+        await using var talker = await RawWebSocket.ConnectAsync(_service.BaseAddress);
+        await using var ponger = await RawWebSocket.ConnectAsync(_service.BaseAddress);
+        foreach (var raw in new[] { talker, ponger })
+        {
+            await raw.SendAsync(RawWebSocket.UpgradeRequest(_service.BaseAddress, "/ws?topics=accidents"));
+            Assert.Equal(101, RawWebSocket.StatusOf(await raw.ReadHeadAsync(TimeSpan.FromSeconds(20))));
+        }
+        await Poll.UntilAsync(async () => await ClientCount() == 2, "both clients registered");
+
+        var ping = RawWebSocket.Frame(RawFrame.Text, """{"action":"ping"}"""u8);
+        var pong = RawWebSocket.Frame(RawFrame.Pong, "alive"u8);
+        var pings = 0;
+        var started = DateTime.UtcNow;
+        // The clients' own pace (an interval apart), for more than twice the heartbeat timeout.
+        while (DateTime.UtcNow - started < TimeSpan.FromSeconds(8))
+        {
+            Assert.True(await talker.SendAsync(ping), "the client that sends messages was disconnected");
+            Assert.True(await ponger.SendAsync(pong), "the client that sends unsolicited PONGs was disconnected");
+            pings++;
+            await Task.Delay(500);
+        }
+
+        // The talker had a PONG for each ping; nobody was closed, nothing terminated for silence.
+        for (var pongs = 0; pongs < pings; pongs++)
+        {
+            var frame = await talker.ReadUntilAsync(f => f.Opcode == RawFrame.Text && f.PayloadText.Contains("\"PONG\""), TimeSpan.FromSeconds(20));
+            Assert.NotNull(frame);
+            Assert.NotEqual(RawFrame.Close, frame.Opcode);
+        }
+        Assert.Equal(2, await ClientCount());
+        Assert.Matches("(?m)^traffic_heartbeat_terminations_total(\\{[^}]*\\})? 0$", await _service.Http.GetStringAsync("/metrics"));
+    }
 }
