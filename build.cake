@@ -188,16 +188,26 @@ catch (Exception e) when (hostExitCode != 0)
 // HELPER FUNCTIONS
 //////////////////////////////////////////////////////////////////////
 
-// Starts the built host (not `dotnet run`, whose own child would outlive a stopped Cake) in the
-// project folder, as `dotnet run` would (so it reads its appsettings.json), and behaves like a
-// foreground server: SIGTERM or SIGINT to this process is passed on to the host, which closes its
-// clients (1001) and exits; then this process exits with the host's exit code.
+// Starts the built host (not `dotnet run`, whose own child would outlive a stopped Cake) and
+// behaves like a foreground server: SIGTERM or SIGINT to this process is passed on to the host,
+// which closes its clients (1001) and exits; then this process exits with the host's exit code.
+// The host's standard input is a pipe this process holds: if this process dies without passing
+// anything on (kill -9), the pipe closes and the host stops itself (StopWhenLauncherEnds). And
+// `dotnet cake` is two processes (the dotnet command, then Cake under it): if the outer one is
+// killed with -9, this one is left behind; it notices its parent changed and stops the host.
 int RunInForeground(string dll, string workingDirectory)
 {
-    var info = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, UseShellExecute = false };
+    var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+    {
+        WorkingDirectory = workingDirectory,
+        UseShellExecute = false,
+        RedirectStandardInput = true,
+        Environment = { ["TRAFFIC_STOP_WITH_STDIN"] = "1" },
+    };
     info.ArgumentList.Add(System.IO.Path.GetFullPath(dll));
     using var host = System.Diagnostics.Process.Start(info) ?? throw new Exception("could not start " + dll);
-    Information("Traffic.Host started (pid {0}); Ctrl+C or SIGTERM to this process stops it.", host.Id);
+    Information("Traffic.Host started (service pid {0}); to stop it: Ctrl+C here, or kill {1} (this command's pid, SIGTERM).",
+        host.Id, System.Environment.ProcessId);
 
     void PassOn(PosixSignalContext signal)
     {
@@ -206,8 +216,28 @@ int RunInForeground(string dll, string workingDirectory)
     }
     using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, PassOn);
     using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, PassOn);
-    host.WaitForExit();
+    var launcher = ParentPid();
+    var told = false;
+    while (!host.WaitForExit(1000))
+    {
+        if (told || launcher is null || ParentPid() == launcher) continue;
+        Warning("The command that started the service is gone: stopping the service.");
+        SendSignal(host.Id, 15);
+        told = true;
+    }
     return host.ExitCode;
+}
+
+// This process's parent (Linux: /proc/self/stat, the field after the state), or null elsewhere.
+int? ParentPid()
+{
+    try
+    {
+        var stat = System.IO.File.ReadAllText("/proc/self/stat");
+        var fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
+        return int.Parse(fields[1]);
+    }
+    catch (Exception) { return null; }
 }
 
 // The client library's Node tests and the dashboard's browser tests (node:test), against the

@@ -15,6 +15,7 @@ using Traffic.Host.Api;
 using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
 using Traffic.Host.Ingest;
+using Traffic.Host.Lifetime;
 using Traffic.Host.Memory;
 using Traffic.Host.WebSockets;
 
@@ -29,7 +30,9 @@ public static class TrafficApp
     public static WebApplication Create(string[] args, IReadOnlyDictionary<string, string?>? settings = null,
         Action<AkkaConfigurationBuilder>? configureAkka = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The content root is the application's own folder (appsettings.json, hocon/, wwwroot/ sit
+        // beside the dll), whatever the working directory it was started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
 
         var options = ServiceOptions.From(builder.Configuration);
@@ -39,6 +42,7 @@ public static class TrafficApp
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
         builder.Services.AddProblemDetails();
         builder.Services.AddHostedService<IdleMemoryReclaimer>(); // gives a storm's memory back once it is quiet
+        if (StopWhenLauncherEnds.Requested(builder.Configuration)) builder.Services.AddHostedService<StopWhenLauncherEnds>();
         builder.Services.AddTrafficHealthChecks();
         // Admission (docs/operations.md, "Limits and admission"): one policy for both ways a WebSocket arrives.
         var forwarded = ClientAddress.OptionsFor(options.Admission);
