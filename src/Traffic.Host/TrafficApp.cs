@@ -60,7 +60,7 @@ public static class TrafficApp
             .AddPrometheusExporter());
         builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
         {
-            ConfigureAkka(akka, options, services.GetRequiredService<TrafficMetrics>());
+            ConfigureAkka(akka, options, services.GetRequiredService<TrafficMetrics>(), services.GetRequiredService<ILoggerFactory>());
             configureAkka?.Invoke(akka);
         });
         // After AddAkka: hosted services start in order, and the ingest waits for the aggregator.
@@ -114,7 +114,7 @@ public static class TrafficApp
                 .UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types }));
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, TrafficMetrics metrics)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, TrafficMetrics metrics, ILoggerFactory loggers)
     {
         akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"), HoconAddMode.Prepend)
             .ConfigureLoggers(loggers =>
@@ -128,7 +128,7 @@ public static class TrafficApp
         {
             // Scale-out: DistributedPubSub between the nodes, the aggregator (and the simulated feed)
             // as cluster singletons, a snapshot replica on every node (docs/architecture.md, "Cluster").
-            ClusterNode.Configure(akka, cluster, options, metrics);
+            ClusterNode.Configure(akka, cluster, options, metrics, loggers);
             akka.AddConnectionHub(options.Connection, metrics);
             ClusterNode.AddLeaveHooks(akka);
             return;

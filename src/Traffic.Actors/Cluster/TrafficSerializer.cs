@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
@@ -148,14 +149,21 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
+
+    /// <summary>
+    /// Every count and length is checked against the bytes left before anything is allocated, every
+    /// enum byte against its defined values, and a message must end where its bytes do: a peer (or
+    /// anyone who reaches the Akka port) cannot make this node allocate more than it sent, or read
+    /// past it. A refusal is a <see cref="SerializationException"/>: Akka drops the message and logs it.
+    /// </summary>
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        var r = new Reader(bytes);
+        var r = new Reader(bytes, manifest);
         switch (manifest)
         {
             case PublishToTopicManifest:
             {
-                var topic = (Topic)r.Byte();
+                var topic = r.Topic();
                 return new RegistryCommands.PublishToTopic(topic, r.Frame());
             }
             case PublishToAllManifest:
@@ -163,121 +171,136 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
                 return new RegistryCommands.PublishToAll(r.Frame());
             case AnnounceHeadsManifest:
             {
-                var heads = new StreamPosition?[r.Int()];
+                var heads = new StreamPosition?[r.Count(minBytesEach: 1)];
                 for (var i = 0; i < heads.Length; i++)
-                    if (r.Byte() == 1) heads[i] = new StreamPosition(Encoding.ASCII.GetString(r.Bytes()), r.Long());
-                return new RegistryCommands.AnnounceHeads(heads);
+                    if (r.Flag()) heads[i] = new StreamPosition(r.Ascii(), r.Long());
+                return r.End(new RegistryCommands.AnnounceHeads(heads));
             }
             case ForwardedManifest:
             {
-                var origin = Encoding.UTF8.GetString(r.Bytes());
+                var origin = r.Text();
                 var number = r.Long();
                 var oldest = r.Long();
-                var replyTo = base.system.Provider.ResolveActorRef(Encoding.UTF8.GetString(r.Bytes()));
-                var manifestOfPublish = Encoding.ASCII.GetString(r.Bytes());
-                return new SequencerCommands.Forwarded(origin, number, oldest, FromBinary(r.Bytes(), manifestOfPublish), replyTo);
+                var replyTo = base.system.Provider.ResolveActorRef(r.Text());
+                // One level: a forwarder forwards publishes (PE, PD), never another Forwarded.
+                var manifestOfPublish = r.Ascii();
+                if (manifestOfPublish is not (PublishEntitiesManifest or PublishDataManifest))
+                    throw r.Refuse($"a Forwarded carrying \"{Printable(manifestOfPublish)}\", not a publish");
+                var publish = FromBinary(r.Bytes(), manifestOfPublish);
+                return r.End(new SequencerCommands.Forwarded(origin, number, oldest, publish, replyTo));
             }
             case ForwardedUpToManifest:
             {
-                var origin = Encoding.UTF8.GetString(r.Bytes());
-                return new SequencerCommands.ForwardedUpTo(origin, r.Long());
+                var origin = r.Text();
+                return r.End(new SequencerCommands.ForwardedUpTo(origin, r.Long()));
             }
             case PublishEntitiesManifest:
             {
-                var topic = (Topic)r.Byte();
-                return new SequencerCommands.PublishEntities(topic, r.Entities());
+                var topic = r.Topic();
+                return r.End(new SequencerCommands.PublishEntities(topic, r.Entities()));
             }
             case PublishDataManifest:
             {
-                var type = (ServerMessageType)r.Byte();
-                var topicByte = r.Byte();
-                return new SequencerCommands.PublishData(type, topicByte == NoTopic ? null : (Topic)topicByte, r.Bytes());
+                var type = r.MessageType();
+                var topic = r.OptionalTopic();
+                return r.End(new SequencerCommands.PublishData(type, topic, r.Bytes()));
             }
             case ReplaceTopicManifest:
             {
-                var topic = (Topic)r.Byte();
-                return new AggregatorCommands.ReplaceTopic(topic, r.Entities());
+                var topic = r.Topic();
+                return r.End(new AggregatorCommands.ReplaceTopic(topic, r.Entities()));
             }
             case RaiseAlertManifest:
             {
-                var topic = (Topic)r.Byte();
-                return new AggregatorCommands.RaiseAlert(topic, r.Bytes());
+                var topic = r.Topic();
+                return r.End(new AggregatorCommands.RaiseAlert(topic, r.Bytes()));
             }
             case TopicStateManifest:
             {
                 var epoch = r.Long();
                 var version = r.Long();
-                var topic = (Topic)r.Byte();
-                return new StateReplication.TopicState(epoch, version, topic, r.Entities());
+                var topic = r.Topic();
+                return r.End(new StateReplication.TopicState(epoch, version, topic, r.Entities()));
             }
             case StateVersionManifest:
             {
                 var epoch = r.Long();
-                return new StateReplication.StateVersion(epoch, r.Long());
+                return r.End(new StateReplication.StateVersion(epoch, r.Long()));
             }
             case GetFullStateManifest:
-                return StateReplication.GetFullState.Instance;
+                return r.End(StateReplication.GetFullState.Instance);
             case FullStateManifest:
             {
                 var epoch = r.Long();
                 var version = r.Long();
-                var count = r.Int();
-                var topics = new Dictionary<Topic, IReadOnlyList<EntityJson>>(count);
+                var count = r.Count(minBytesEach: 1 + 4); // [topic][entity count]
+                var topics = new Dictionary<Topic, IReadOnlyList<EntityJson>>(Math.Min(count, TopicCount));
                 for (var i = 0; i < count; i++)
                 {
-                    var topic = (Topic)r.Byte();
+                    var topic = r.Topic();
                     topics[topic] = r.Entities();
                 }
-                return new StateReplication.FullState(epoch, version, topics);
+                return r.End(new StateReplication.FullState(epoch, version, topics));
             }
             case SimulationClockManifest:
             {
                 var origin = r.Long();
-                return new SimulationClock(origin, r.Long());
+                return r.End(new SimulationClock(origin, r.Long()));
             }
             case GetStatsManifest:
-                return RegistryCommands.GetStats.Instance;
+                return r.End(RegistryCommands.GetStats.Instance);
             case StatsManifest:
             {
                 var clients = r.Int();
-                var count = r.Int();
-                var subscribers = new Dictionary<Topic, int>(count);
+                var count = r.Count(minBytesEach: 1 + 4); // [topic][subscribers]
+                var subscribers = new Dictionary<Topic, int>(Math.Min(count, TopicCount));
                 for (var i = 0; i < count; i++)
                 {
-                    var topic = (Topic)r.Byte();
+                    var topic = r.Topic();
                     subscribers[topic] = r.Int();
                 }
-                return new RegistryCommands.Stats(clients, subscribers);
+                return r.End(new RegistryCommands.Stats(clients, subscribers));
             }
             case HelloManifest:
                 return new ClusterFanOutActor.Hello(Encoding.UTF8.GetString(bytes));
             case UpsertEntitiesManifest:
             {
-                var topic = (Topic)r.Byte();
+                var topic = r.Topic();
                 var entities = r.Entities();
-                var alerts = new AggregatorCommands.ConditionalAlert[r.Int()];
+                // [id length][condition][field length][threshold][data length]
+                var alerts = new AggregatorCommands.ConditionalAlert[r.Count(minBytesEach: 4 + 1 + 4 + 8 + 4)];
                 for (var i = 0; i < alerts.Length; i++)
                 {
                     var id = r.Text();
-                    var condition = (AggregatorCommands.AlertCondition)r.Byte();
+                    var condition = r.Condition();
                     var field = r.Text();
                     var threshold = BitConverter.Int64BitsToDouble(r.Long());
                     alerts[i] = new AggregatorCommands.ConditionalAlert(id, condition, field, threshold, r.Bytes());
                 }
-                return new AggregatorCommands.UpsertEntities(topic, entities, alerts);
+                return r.End(new AggregatorCommands.UpsertEntities(topic, entities, alerts));
             }
             case RemoveEntitiesManifest:
             {
-                var topic = (Topic)r.Byte();
-                var ids = new string[r.Int()];
+                var topic = r.Topic();
+                var ids = new string[r.Count(minBytesEach: 4)];
                 for (var i = 0; i < ids.Length; i++) ids[i] = r.Text();
-                return new AggregatorCommands.RemoveEntities(topic, ids);
+                return r.End(new AggregatorCommands.RemoveEntities(topic, ids));
             }
             case EntitiesAppliedManifest:
-                return AggregatorCommands.EntitiesApplied.Instance;
+                return r.End(AggregatorCommands.EntitiesApplied.Instance);
             default:
-                throw new System.Runtime.Serialization.SerializationException($"{nameof(TrafficSerializer)}: unknown manifest \"{manifest}\"");
+                throw new SerializationException($"{nameof(TrafficSerializer)}: unknown manifest \"{Printable(manifest)}\"");
         }
+    }
+
+    /// <summary>A manifest from the wire, safe to put in a log line (bounded, printable ASCII only).</summary>
+    private static string Printable(string text)
+    {
+        var cut = text.Length > 16 ? text[..16] + "..." : text;
+        return string.Create(cut.Length, cut, (span, source) =>
+        {
+            for (var i = 0; i < span.Length; i++) span[i] = source[i] is >= ' ' and <= '~' ? source[i] : '?';
+        });
     }
 
     /// <summary>
@@ -357,14 +380,51 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         public byte[] ToArray() => _stream.ToArray();
     }
 
-    private sealed class Reader(byte[] bytes)
+    private static readonly int TopicCount = Enum.GetValues<Topic>().Length;
+
+    /// <summary>Which byte values are defined members of an enum read as one byte from the wire.</summary>
+    private static bool[] DefinedBytes<T>() where T : struct, Enum
+    {
+        var defined = new bool[256];
+        foreach (var value in Enum.GetValues<T>())
+        {
+            var number = Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+            if (number is >= 0 and < 256) defined[number] = true;
+        }
+        return defined;
+    }
+
+    private static readonly bool[] DefinedTopics = DefinedBytes<Topic>();
+    private static readonly bool[] DefinedMessageTypes = DefinedBytes<ServerMessageType>();
+    private static readonly bool[] DefinedConditions = DefinedBytes<AggregatorCommands.AlertCondition>();
+
+    /// <summary>
+    /// Reads what a peer sent, trusting none of it: each read checks the bytes left first, and
+    /// allocates only what those bytes can fill. Strings are decoded straight from the input.
+    /// </summary>
+    private sealed class Reader(byte[] bytes, string manifest)
     {
         private int _position;
 
-        public byte Byte() => bytes[_position++];
+        private int Remaining => bytes.Length - _position;
+
+        public SerializationException Refuse(string why) =>
+            new($"{nameof(TrafficSerializer)}: refused a \"{Printable(manifest)}\" message of {bytes.Length} bytes: {why}");
+
+        private void Need(int count, string what)
+        {
+            if (count > Remaining) throw Refuse($"truncated ({what} needs {count} bytes at {_position}, {Remaining} left)");
+        }
+
+        public byte Byte()
+        {
+            Need(1, "a byte");
+            return bytes[_position++];
+        }
 
         public int Int()
         {
+            Need(4, "an int");
             var value = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(_position, 4));
             _position += 4;
             return value;
@@ -372,50 +432,117 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
 
         public long Long()
         {
+            Need(8, "a long");
             var value = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(_position, 8));
             _position += 8;
             return value;
         }
 
-        public byte[] Bytes()
+        /// <summary>A count of items that take at least <paramref name="minBytesEach"/> bytes each: all of them must fit in what is left.</summary>
+        public int Count(int minBytesEach)
+        {
+            var count = Int();
+            if (count < 0 || (long)count * minBytesEach > Remaining)
+                throw Refuse($"a count of {count} items of at least {minBytesEach} bytes each with {Remaining} bytes left");
+            return count;
+        }
+
+        /// <summary>A length prefix: 0 to what is left.</summary>
+        private int Length()
         {
             var length = Int();
+            if (length < 0 || length > Remaining) throw Refuse($"a length of {length} with {Remaining} bytes left");
+            return length;
+        }
+
+        public byte[] Bytes()
+        {
+            var length = Length();
             var value = bytes.AsSpan(_position, length).ToArray();
             _position += length;
             return value;
         }
 
-        public string Text() => Encoding.UTF8.GetString(Bytes());
+        public string Text()
+        {
+            var length = Length();
+            var value = Encoding.UTF8.GetString(bytes, _position, length);
+            _position += length;
+            return value;
+        }
+
+        public string Ascii()
+        {
+            var length = Length();
+            var value = Encoding.ASCII.GetString(bytes, _position, length);
+            _position += length;
+            return value;
+        }
+
+        public bool Flag() => Byte() switch
+        {
+            0 => false,
+            1 => true,
+            var other => throw Refuse($"a flag byte of {other}, not 0 or 1"),
+        };
+
+        public Topic Topic()
+        {
+            var value = Byte();
+            return DefinedTopics[value] ? (Topic)value : throw Refuse($"topic byte {value} is not a topic");
+        }
+
+        public Topic? OptionalTopic()
+        {
+            var value = Byte();
+            if (value == NoTopic) return null;
+            return DefinedTopics[value] ? (Topic)value : throw Refuse($"topic byte {value} is not a topic");
+        }
+
+        public ServerMessageType MessageType()
+        {
+            var value = Byte();
+            return DefinedMessageTypes[value] ? (ServerMessageType)value : throw Refuse($"message type byte {value} is not a message type");
+        }
+
+        public AggregatorCommands.AlertCondition Condition()
+        {
+            var value = Byte();
+            return DefinedConditions[value] ? (AggregatorCommands.AlertCondition)value : throw Refuse($"condition byte {value} is not an alert condition");
+        }
 
         public IReadOnlyList<EntityJson> Entities()
         {
-            var count = Int();
-            var entities = new EntityJson[count];
-            for (var i = 0; i < count; i++)
+            var entities = new EntityJson[Count(minBytesEach: 4 + 4)]; // [id length][JSON length]
+            for (var i = 0; i < entities.Length; i++)
             {
-                var id = Encoding.UTF8.GetString(Bytes());
+                var id = Text();
                 entities[i] = new EntityJson(id, Bytes());
             }
             return entities;
         }
 
+        /// <summary>The message, if its bytes end where it does (nothing unread after it).</summary>
+        public T End<T>(T message) => Remaining == 0 ? message : throw Refuse($"{Remaining} bytes after the end of the message");
+
         /// <summary>The rest: [frame type][frame topic][flags][position?][delta?][frame JSON...].</summary>
         public ServerFrame Frame()
         {
-            var type = (ServerMessageType)Byte();
-            var topicByte = Byte();
-            Topic? topic = topicByte == NoTopic ? null : (Topic)topicByte;
+            var type = MessageType();
+            var topic = OptionalTopic();
             var flags = Byte();
+            if ((flags & ~(SequenceFlag | DeltaFlag)) != 0) throw Refuse($"frame flags {flags}");
             FrameSequence? sequence = null;
             FrameDelta? delta = null;
             if ((flags & SequenceFlag) != 0)
             {
-                var epoch = Encoding.ASCII.GetString(Bytes());
+                var epoch = Ascii();
                 var offset = Long();
                 sequence = new FrameSequence(epoch, offset, Long());
             }
             if ((flags & DeltaFlag) != 0)
             {
+                if (sequence is null) throw Refuse("a delta on a frame without a position");
                 var baseOffset = Long();
                 delta = new FrameDelta(baseOffset, Bytes());
             }

@@ -24,15 +24,36 @@ public static class ClusterNode
 
     private static readonly TimeSpan CloseAllTimeout = TimeSpan.FromSeconds(5);
 
-    public static void Configure(AkkaConfigurationBuilder akka, ClusterNodeOptions cluster, ServiceOptions options, TrafficMetrics metrics)
+    public static void Configure(AkkaConfigurationBuilder akka, ClusterNodeOptions cluster, ServiceOptions options, TrafficMetrics metrics,
+        ILoggerFactory loggers)
     {
-        akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.hocon"), HoconAddMode.Prepend)
-            .WithRemoting(new RemoteOptions
+        var remote = new RemoteOptions
+        {
+            HostName = cluster.BindHostname ?? cluster.Hostname,
+            PublicHostName = cluster.Hostname,
+            Port = cluster.Port,
+        };
+        if (cluster.Tls is { Certificate: { } certificate, Authority: { } authority })
+        {
+            // Mutual TLS (docs/operations.md, "Cluster security"): both sides present a certificate
+            // and both check the other's against the cluster's CA only; host names are not checked.
+            remote.EnableSsl = true;
+            remote.Ssl = new SslOptions
             {
-                HostName = cluster.BindHostname ?? cluster.Hostname,
-                PublicHostName = cluster.Hostname,
-                Port = cluster.Port,
-            })
+                X509Certificate = certificate,
+                SuppressValidation = false,
+                RequireMutualAuthentication = true,
+                ValidateCertificateHostname = false,
+                CustomValidator = new ClusterCertificateValidator(authority, loggers.CreateLogger<ClusterCertificateValidator>()).Callback,
+            };
+        }
+        else if (cluster.Tls.Warning is { } warning)
+        {
+            loggers.CreateLogger(typeof(ClusterNode).FullName!).LogWarning("{Warning}", warning);
+        }
+
+        akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.hocon"), HoconAddMode.Prepend)
+            .WithRemoting(remote)
             .WithClustering(new ClusterOptions
             {
                 SeedNodes = cluster.SeedNodes.Count > 0 ? cluster.SeedNodes.ToArray() : null,

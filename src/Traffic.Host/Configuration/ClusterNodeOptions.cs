@@ -17,6 +17,12 @@ public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, i
     public const int DefaultPort = 4053;
     public static readonly TimeSpan DefaultStableAfter = TimeSpan.FromSeconds(7);
 
+    /// <summary>Mutual TLS between the nodes, or plain TCP where that is allowed (see <see cref="ClusterTlsOptions"/>).</summary>
+    public ClusterTlsOptions Tls { get; init; } = new(null, null, null);
+
+    /// <summary>Akka's protocol of this node's addresses: remoting over TLS is <c>akka.ssl.tcp</c>.</summary>
+    public static string Protocol(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
+
     /// <summary>Null when neither <c>AKKA_SEED_NODES</c> nor <c>AKKA_PORT</c> is set (single node).</summary>
     public static ClusterNodeOptions? From(IConfiguration config, Func<string, int, int, int, int> integer)
     {
@@ -26,30 +32,37 @@ public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, i
 
         var hostname = config["AKKA_HOSTNAME"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
         var bind = config["AKKA_BIND_HOSTNAME"] is { Length: > 0 } b ? b.Trim() : null;
+        var tls = ClusterTlsOptions.From(config, bind ?? hostname);
         return new ClusterNodeOptions(
             hostname,
             bind,
             integer("AKKA_PORT", DefaultPort, 0, 65535),
-            ParseSeeds(seeds),
-            TimeSpan.FromMilliseconds(integer("AKKA_SBR_STABLE_AFTER_MS", (int)DefaultStableAfter.TotalMilliseconds, 100, 3_600_000)));
+            ParseSeeds(seeds, tls.Enabled),
+            TimeSpan.FromMilliseconds(integer("AKKA_SBR_STABLE_AFTER_MS", (int)DefaultStableAfter.TotalMilliseconds, 100, 3_600_000)))
+        {
+            Tls = tls,
+        };
     }
 
     /// <summary>
     /// "host:port,host:port" or full addresses "akka.tcp://traffic@host:port"; the short form is
-    /// expanded. A bad entry stops the start with a message naming the variable.
+    /// expanded, and the protocol is this node's (<c>akka.ssl.tcp</c> with TLS: a node speaks only one).
+    /// A bad entry stops the start with a message naming the variable.
     /// </summary>
-    public static IReadOnlyList<string> ParseSeeds(string? raw)
+    public static IReadOnlyList<string> ParseSeeds(string? raw, bool tls = false)
     {
         if (string.IsNullOrWhiteSpace(raw)) return [];
         var seeds = new List<string>();
         foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var address = part.Contains("://", StringComparison.Ordinal) ? part : $"akka.tcp://{SystemName}@{part}";
+            var address = part.Contains("://", StringComparison.Ordinal) ? part : $"{Protocol(tls)}://{SystemName}@{part}";
             try
             {
                 var parsed = Address.Parse(address);
                 if (string.IsNullOrEmpty(parsed.Host) || parsed.Port is not (> 0 and <= 65535)) throw new UriFormatException("host and port are required");
                 if (parsed.System != SystemName) throw new UriFormatException($"the actor system is named \"{SystemName}\", not \"{parsed.System}\"");
+                if (parsed.Protocol is not ("akka.tcp" or "akka.ssl.tcp")) throw new UriFormatException($"the protocol is akka.tcp or akka.ssl.tcp, not \"{parsed.Protocol}\"");
+                address = new Address(Protocol(tls), parsed.System, parsed.Host, parsed.Port).ToString();
             }
             catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
             {
