@@ -4,6 +4,7 @@ using Traffic.Actors.Aggregation;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Actors.Connections;
 

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Actors.Connections;
 

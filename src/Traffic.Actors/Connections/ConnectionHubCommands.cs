@@ -1,5 +1,6 @@
 using Akka;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Actors.Connections;
 

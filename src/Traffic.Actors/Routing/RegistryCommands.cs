@@ -1,6 +1,6 @@
 using Akka.Actor;
-using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Actors.Routing;
 

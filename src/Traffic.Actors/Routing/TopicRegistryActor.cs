@@ -1,8 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using Traffic.Actors.Connections;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Actors.Routing;
 

@@ -1,3 +1,4 @@
+using Traffic.Host.Configuration;
 using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
 

@@ -9,6 +9,7 @@ using Traffic.Actors.Cluster;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Metrics;
 using Traffic.Host.Configuration;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Host.Cluster;
 

@@ -4,8 +4,6 @@ using Traffic.Actors.Connections;
 using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
 using Traffic.Actors.Ingest;
-using Traffic.Host.Admission;
-using Traffic.Host.Ingest;
 
 namespace Traffic.Host.Configuration;
 

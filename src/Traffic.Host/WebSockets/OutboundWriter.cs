@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Host.WebSockets;
 

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Host.WebSockets;
 

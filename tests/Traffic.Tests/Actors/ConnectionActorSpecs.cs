@@ -8,6 +8,7 @@ using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
 using Traffic.Tests.Support;
 using Xunit;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Tests.Actors;
 

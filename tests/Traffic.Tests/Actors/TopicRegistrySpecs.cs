@@ -6,6 +6,7 @@ using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
 using Traffic.Tests.Support;
 using Xunit;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Tests.Actors;
 

@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Traffic.Actors.Connections;
 using Traffic.Host.WebSockets;
 using Xunit;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Tests.Host;
 

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
+using Traffic.Actors.Transport;
 
 namespace Traffic.Tests.Support;
 

@@ -1,10 +1,9 @@
+using Traffic.Host.Configuration;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
-using Traffic.Host.Api;
-using Traffic.Host.Configuration;
 
-namespace Traffic.Host.Admission;
+namespace Traffic.Host.Api;
 
 /// <summary>
 /// POST /api/publish, per API key: a token bucket of <c>PUBLISH_RATE_PER_SECOND</c> tokens a

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Traffic.Actors.Protocol;
 
-namespace Traffic.Actors.Connections;
+namespace Traffic.Actors.Transport;
 
 /// <summary>
 /// One client's socket as the actors see it. The host adapts a WebSocket to it; tests use a probe.

@@ -1,4 +1,4 @@
-namespace Traffic.Actors.Connections;
+namespace Traffic.Actors.Transport;
 
 /// <summary>What a socket tells its <see cref="ConnectionActor"/>.</summary>
 public static class SocketEvents

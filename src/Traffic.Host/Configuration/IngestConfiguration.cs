@@ -1,7 +1,6 @@
 using Traffic.Actors.Ingest;
-using Traffic.Host.Configuration;
 
-namespace Traffic.Host.Ingest;
+namespace Traffic.Host.Configuration;
 
 /// <summary>Reads <c>SOURCES</c> and the <c>NGSI_LD_*</c> settings (README, configuration table; docs/ngsi-ld.md).</summary>
 public static class IngestConfiguration

@@ -1,7 +1,6 @@
 using System.Net;
-using Traffic.Host.Configuration;
 
-namespace Traffic.Host.Admission;
+namespace Traffic.Host.Configuration;
 
 /// <summary>
 /// Who may connect and how much (docs/operations.md, "Limits and admission"). Read once from the

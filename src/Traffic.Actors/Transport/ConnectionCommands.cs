@@ -1,4 +1,4 @@
-namespace Traffic.Actors.Connections;
+namespace Traffic.Actors.Transport;
 
 /// <summary>Messages of <see cref="ConnectionActor"/> from the server's side (what its socket tells it is in <see cref="SocketEvents"/>).</summary>
 public static class ConnectionCommands
