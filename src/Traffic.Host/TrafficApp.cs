@@ -134,7 +134,7 @@ public static class TrafficApp
             return;
         }
 
-        akka.AddLocalPublishing()
+        akka.AddTopicSequencer()
             .AddAggregator(options.Schedule, metrics)
             .AddConnectionHub(options.Connection, metrics);
         if (options.SimulatorEnabled) akka.AddSimulatedFeed(options.Simulation);

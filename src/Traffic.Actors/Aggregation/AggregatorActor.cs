@@ -25,7 +25,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Func<IActorRef?>? _restoreFrom;
     private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
     private readonly TopicSchedule _schedule;
-    private readonly long _epoch = Random.Shared.NextInt64(1, long.MaxValue);
+    private readonly long _incarnation = Random.Shared.NextInt64(1, long.MaxValue);
     private long _version;
     private ServerFrame? _snapshot;
 
@@ -61,7 +61,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Receive<AggregatorCommands.TopicDue>(d =>
         {
             PublishUpdate(d.Topic);
-            _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
+            _replicas?.Tell(new StateReplication.StateVersion(_incarnation, _version));
         });
         Receive<AggregatorCommands.UpsertEntities>(u =>
         {
@@ -77,10 +77,10 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             if (after is not null) ChangeTopic(r.Topic, after);
             Acknowledge();
         });
-        Receive<AggregatorCommands.GetSnapshot>(_ =>
-            Sender.Tell(new AggregatorCommands.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now))));
+        Receive<AggregatorQueries.GetSnapshot>(_ =>
+            Sender.Tell(new AggregatorQueries.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now))));
         Receive<StateReplication.GetFullState>(_ =>
-            Sender.Tell(new StateReplication.FullState(_epoch, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
+            Sender.Tell(new StateReplication.FullState(_incarnation, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
     }
 
     /// <summary>Waiting for the state the failed instance handed over; everything else waits behind it.</summary>
@@ -104,7 +104,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         {
             var entities = full.Topics.Values.Sum(list => list.Count);
             if (entities > 0)
-                Context.GetLogger().Info("Aggregator started from this node's replica ({0} entities, epoch {1} version {2})", entities, full.Epoch, full.Version);
+                Context.GetLogger().Info("Aggregator started from this node's replica ({0} entities, incarnation {1} version {2})", entities, full.Incarnation, full.Version);
             Restore(full.Topics, firstUpdatesNow: true);
         });
         Receive<ReplicaTimedOut>(_ =>
@@ -125,8 +125,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         foreach (var (topic, entities) in state) _state[topic] = entities;
         _snapshot = null;
         Timers.Cancel(nameof(ReplicaTimedOut));
-        // A new epoch: the replicas see it and ask for the whole state again.
-        _replicas?.Tell(new StateReplication.StateVersion(_epoch, _version));
+        // A new incarnation: the replicas see it and ask for the whole state again.
+        _replicas?.Tell(new StateReplication.StateVersion(_incarnation, _version));
         if (firstUpdatesNow)
         {
             foreach (var topic in Topics.Every.Where(t => _state[t].Count > 0)) PublishUpdate(topic);
@@ -142,7 +142,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         _state[topic] = entities;
         _snapshot = null;
         _version++;
-        _replicas?.Tell(new StateReplication.TopicState(_epoch, _version, topic, entities));
+        _replicas?.Tell(new StateReplication.TopicState(_incarnation, _version, topic, entities));
     }
 
     private void Acknowledge()

@@ -11,14 +11,6 @@ public static class AggregatorCommands
     /// <summary>Something a subscriber must hear now (a severe accident, AQI over threshold): sent at once as an ALERT.</summary>
     public sealed record RaiseAlert(Topic Topic, byte[] DataJson);
 
-    /// <summary>Asks for the current SNAPSHOT; answered with <see cref="SnapshotReady"/>.</summary>
-    public sealed record GetSnapshot
-    {
-        public static readonly GetSnapshot Instance = new();
-    }
-
-    public sealed record SnapshotReady(ServerFrame Frame);
-
     /// <summary>Timer message: time to send this topic's scheduled UPDATE.</summary>
     public sealed record TopicDue(Topic Topic);
 

@@ -8,23 +8,14 @@ public static class AggregatorHosting
 {
     /// <summary>
     /// Starts the <see cref="AggregatorActor"/> on this node (the single-node mode); needs the
-    /// <see cref="TopicSequencerActor"/> first (<see cref="TopicPublisherHosting.AddLocalPublishing"/>).
+    /// <see cref="TopicSequencerActor"/> first (<see cref="TopicSequencerHosting.AddTopicSequencer"/>).
     /// In a cluster the aggregator is a singleton instead (<c>ClusterHosting.AddClusterServices</c>).
     /// </summary>
     public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
         builder.WithActors((system, registry) =>
         {
-            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<PublishEntry>(), schedule, null, metrics), "aggregator");
+            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, null, metrics), "aggregator");
             registry.Register<AggregatorActor>(aggregator);
             registry.Register<SnapshotSource>(aggregator);
         });
-}
-
-/// <summary>
-/// Registry key for "who answers <see cref="AggregatorCommands.GetSnapshot"/> on this node": the
-/// aggregator itself on a single node, the local snapshot replica in a cluster.
-/// </summary>
-public sealed class SnapshotSource
-{
-    private SnapshotSource() { }
 }

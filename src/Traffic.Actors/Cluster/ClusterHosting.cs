@@ -52,11 +52,11 @@ public static class ClusterHosting
     /// The cluster form of the service's actors (needs clustering configured, and
     /// <see cref="TopicRegistryHosting.AddTopicRegistry"/> first):
     /// <list type="bullet">
-    /// <item>the <see cref="TopicPublisher"/> is a <see cref="ClusterPublisherActor"/> (DistributedPubSub), and a
+    /// <item>the <see cref="FanOutEntry"/> is a <see cref="ClusterPublisherActor"/> (DistributedPubSub), and a
     /// <see cref="ClusterFanOutActor"/> hands every publish of the cluster to this node's registry;</item>
     /// <item>the <see cref="TopicSequencerActor"/> runs once in the cluster (a singleton) and
     /// <c>IRequiredActor&lt;TopicSequencerActor&gt;</c> is its proxy: every publish of every node is numbered there, sent by the
-    /// node's <see cref="PublishForwarderActor"/> (<c>IRequiredActor&lt;PublishEntry&gt;</c>), which resends until the sequencer has it;</item>
+    /// node's <see cref="PublishForwarderActor"/> (<c>IRequiredActor&lt;SequencerInbox&gt;</c>), which resends until the sequencer has it;</item>
     /// <item>the <see cref="AggregatorActor"/> runs once in the cluster (a singleton, on the oldest node) and
     /// <c>IRequiredActor&lt;AggregatorActor&gt;</c> is its proxy;</item>
     /// <item>the <see cref="SnapshotSource"/> is this node's <see cref="SnapshotReplicaActor"/>;</item>
@@ -73,23 +73,23 @@ public static class ClusterHosting
             .WithActors((system, registry) =>
             {
                 var mediator = registry.Get<DistributedPubSub>();
-                registry.Register<TopicPublisher>(system.ActorOf(ClusterPublisherActor.Props(mediator), "cluster-publisher"));
+                registry.Register<FanOutEntry>(system.ActorOf(ClusterPublisherActor.Props(mediator), "cluster-publisher"));
                 var self = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
                 registry.Register<ClusterFanOutActor>(
                     system.ActorOf(ClusterFanOutActor.Props(mediator, registry.Get<TopicRegistryActor>(), self), "cluster-fan-out"));
             })
             // Beside the aggregator (both on the oldest node): numbers every publish of the cluster.
             .WithSingleton<TopicSequencerActor>(SequencerSingletonName,
-                (_, registry, _) => TopicSequencerActor.Props(registry.Get<TopicPublisher>(), registry.Get<TopicRegistryActor>()),
+                (_, registry, _) => TopicSequencerActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>()),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
-            .WithActors((system, registry) => registry.Register<PublishEntry>(
+            .WithActors((system, registry) => registry.Register<SequencerInbox>(
                 system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>()), "publish-forwarder")))
             .WithSingleton<AggregatorActor>(AggregatorSingletonName,
                 (_, registry, _) =>
                 {
                     // Created on whichever node holds the singleton, with that node's publisher.
-                    var publisher = registry.Get<TopicPublisher>();
-                    return AggregatorActor.Props(registry.Get<PublishEntry>(), schedule, replicas: publisher, metrics,
+                    var publisher = registry.Get<FanOutEntry>();
+                    return AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, replicas: publisher, metrics,
                         restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null);
                 },
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })

@@ -6,7 +6,7 @@ using Traffic.Actors.Routing;
 namespace Traffic.Actors.Cluster;
 
 /// <summary>
-/// The <see cref="TopicPublisher"/> of a cluster node (the broker, in pub/sub server terms): hands
+/// The <see cref="FanOutEntry"/> of a cluster node (the broker, in pub/sub server terms): hands
 /// each publish to DistributedPubSub once, which sends it once to every node that has a
 /// subscriber (this one included); there each node's <see cref="ClusterFanOutActor"/> gives it to
 /// the local registry. The frame stays the one encoded at the origin: its bytes travel as they are

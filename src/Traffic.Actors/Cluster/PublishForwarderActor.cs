@@ -5,7 +5,7 @@ using Traffic.Actors.Routing;
 namespace Traffic.Actors.Cluster;
 
 /// <summary>
-/// One per node (the cluster's <see cref="PublishEntry"/>): gets this node's publishes to the
+/// One per node (the cluster's <see cref="SequencerInbox"/>): gets this node's publishes to the
 /// sequencer singleton, also while it moves. A singleton proxy sends to the node it last knew until
 /// that node is removed from the cluster, so after a crash whatever it sends for several seconds is
 /// lost; this forwarder numbers its publishes (<see cref="SequencerCommands.Forwarded"/>), keeps

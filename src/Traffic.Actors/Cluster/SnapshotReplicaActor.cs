@@ -10,9 +10,9 @@ namespace Traffic.Actors.Cluster;
 /// A node's copy of the aggregator's state, kept current over DistributedPubSub
 /// (<see cref="ClusterTopics.State"/>), so that a connecting client's SNAPSHOT is served on its
 /// own node at once instead of asking the singleton across the network for every connect. It
-/// answers <see cref="AggregatorCommands.GetSnapshot"/> exactly as the aggregator does, with a
+/// answers <see cref="AggregatorQueries.GetSnapshot"/> exactly as the aggregator does, with a
 /// frame encoded once per change of state.
-/// At start, and whenever it notices that it missed a change (a gap in the versions, a new epoch
+/// At start, and whenever it notices that it missed a change (a gap in the versions, a new incarnation
 /// after a fail-over, a <see cref="StateReplication.StateVersion"/> it does not match), it asks the
 /// aggregator (through the singleton proxy) for the whole state, and asks again every
 /// <see cref="RetryInterval"/> until it has it. A new aggregator that starts on this node asks it
@@ -29,7 +29,7 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
         public static readonly GetStatus Instance = new();
     }
 
-    public sealed record Status(bool Synced, long Epoch, long Version);
+    public sealed record Status(bool Synced, long Incarnation, long Version);
 
     private sealed record Retry
     {
@@ -46,7 +46,7 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
     private readonly TimeSpan _waitLimit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
-    private long _epoch;
+    private long _incarnation;
     private long _version;
     private bool _synced;
     private bool _waitedOut;
@@ -62,16 +62,16 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
         _aggregator = aggregator;
         _waitLimit = waitLimit;
 
-        Receive<AggregatorCommands.GetSnapshot>(_ =>
+        Receive<AggregatorQueries.GetSnapshot>(_ =>
         {
-            if (_synced || _waitedOut) Sender.Tell(new AggregatorCommands.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now)));
+            if (_synced || _waitedOut) Sender.Tell(new AggregatorQueries.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now)));
             else Stash.Stash();
         });
         Receive<StateReplication.FullState>(Apply);
         Receive<StateReplication.TopicState>(Apply);
         Receive<StateReplication.StateVersion>(v =>
         {
-            if (v.Epoch != _epoch || v.Version > _version) Resync($"its version {v.Epoch}/{v.Version} is not mine {_epoch}/{_version}");
+            if (v.Incarnation != _incarnation || v.Version > _version) Resync($"its version {v.Incarnation}/{v.Version} is not mine {_incarnation}/{_version}");
         });
         Receive<Retry>(_ =>
         {
@@ -84,10 +84,10 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
             _waitedOut = true;
             Stash.UnstashAll();
         });
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _epoch, _version)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _incarnation, _version)));
         // A new aggregator on this node (after a fail-over) starts from what this replica holds.
         Receive<StateReplication.GetFullState>(_ =>
-            Sender.Tell(new StateReplication.FullState(_epoch, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
+            Sender.Tell(new StateReplication.FullState(_incarnation, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
         Receive<SubscribeAck>(_ => { });
     }
 
@@ -107,27 +107,27 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Apply(StateReplication.FullState full)
     {
-        if (full.Epoch == _epoch && full.Version < _version) return; // an older answer; a newer one is coming or came
+        if (full.Incarnation == _incarnation && full.Version < _version) return; // an older answer; a newer one is coming or came
         foreach (var topic in Topics.Every)
             _state[topic] = full.Topics.TryGetValue(topic, out var list) ? list : [];
         _snapshot = null;
-        _epoch = full.Epoch;
+        _incarnation = full.Incarnation;
         _version = full.Version;
         _resyncPending = false;
         if (_synced) return;
         _synced = true;
-        _log.Info("Snapshot replica has the aggregator's state (epoch {0}, version {1})", _epoch, _version);
+        _log.Info("Snapshot replica has the aggregator's state (incarnation {0}, version {1})", _incarnation, _version);
         Stash.UnstashAll();
     }
 
     private void Apply(StateReplication.TopicState change)
     {
-        if (change.Epoch == _epoch && change.Version <= _version) return; // already in what this replica holds
+        if (change.Incarnation == _incarnation && change.Version <= _version) return; // already in what this replica holds
         // A topic's whole list is right whatever else was missed: take it now, then catch up on the rest.
         _state[change.Topic] = change.Entities;
         _snapshot = null;
-        if (change.Epoch == _epoch && change.Version == _version + 1) _version = change.Version;
-        else Resync(change.Epoch == _epoch ? $"missed changes {_version + 1}..{change.Version - 1}" : "the aggregator has a new epoch");
+        if (change.Incarnation == _incarnation && change.Version == _version + 1) _version = change.Version;
+        else Resync(change.Incarnation == _incarnation ? $"missed changes {_version + 1}..{change.Version - 1}" : "the aggregator has a new incarnation");
     }
 
     private void Resync(string why)

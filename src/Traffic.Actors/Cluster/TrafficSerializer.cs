@@ -106,12 +106,12 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         }),
         AggregatorCommands.ReplaceTopic r => Write(w => { w.Byte((byte)r.Topic); w.Entities(r.Entities); }),
         AggregatorCommands.RaiseAlert a => Write(w => { w.Byte((byte)a.Topic); w.Bytes(a.DataJson); }),
-        StateReplication.TopicState s => Write(w => { w.Long(s.Epoch); w.Long(s.Version); w.Byte((byte)s.Topic); w.Entities(s.Entities); }),
-        StateReplication.StateVersion v => Write(w => { w.Long(v.Epoch); w.Long(v.Version); }),
+        StateReplication.TopicState s => Write(w => { w.Long(s.Incarnation); w.Long(s.Version); w.Byte((byte)s.Topic); w.Entities(s.Entities); }),
+        StateReplication.StateVersion v => Write(w => { w.Long(v.Incarnation); w.Long(v.Version); }),
         StateReplication.GetFullState => [],
         StateReplication.FullState f => Write(w =>
         {
-            w.Long(f.Epoch);
+            w.Long(f.Incarnation);
             w.Long(f.Version);
             w.Int(f.Topics.Count);
             foreach (var (topic, entities) in f.Topics) { w.Byte((byte)topic); w.Entities(entities); }

@@ -45,7 +45,7 @@ public sealed class ConnectionActor : UntypedActor
     // dictionary); the held messages exist only while a SNAPSHOT is awaited. 5.5 KB of heap each before, 2.8 KB after.
     private readonly IClientSocket _socket;
     private readonly IActorRef _registry;
-    private readonly IActorRef _aggregator;
+    private readonly IActorRef _snapshotSource;
     private readonly ConnectionSettings _settings;
     private readonly TrafficMetrics? _metrics;
     private readonly InboundRateLimit _rateLimit;
@@ -63,15 +63,15 @@ public sealed class ConnectionActor : UntypedActor
     private bool _closedByServer;
     private Exception? _fault;
 
-    /// <param name="aggregator">Who answers <see cref="AggregatorCommands.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
+    /// <param name="snapshotSource">Who answers <see cref="AggregatorQueries.GetSnapshot"/> (the aggregator, or in a cluster the local snapshot replica).</param>
     /// <param name="since">Positions the client resumes from (from its URL), if any.</param>
-    public ConnectionActor(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+    public ConnectionActor(IClientSocket socket, IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TopicSet initialTopics,
         TrafficMetrics? metrics = null, ResumeRequest? since = null)
     {
         _since = since;
         _socket = socket;
         _registry = registry;
-        _aggregator = aggregator;
+        _snapshotSource = snapshotSource;
         _settings = settings;
         _metrics = metrics;
         _topics = initialTopics;
@@ -83,15 +83,15 @@ public sealed class ConnectionActor : UntypedActor
     /// form builds an expression tree and reflects over it for every actor, and one actor is made per
     /// connection (measured in a connection storm: bench/results/20261130-hot-path/).
     /// </summary>
-    public static Props Props(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+    public static Props Props(IClientSocket socket, IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TopicSet initialTopics,
         TrafficMetrics? metrics = null, ResumeRequest? since = null) =>
-        Akka.Actor.Props.CreateBy(new Producer(socket, registry, aggregator, settings, initialTopics, metrics, since));
+        Akka.Actor.Props.CreateBy(new Producer(socket, registry, snapshotSource, settings, initialTopics, metrics, since));
 
-    private sealed class Producer(IClientSocket socket, IActorRef registry, IActorRef aggregator, ConnectionSettings settings, TopicSet initialTopics,
+    private sealed class Producer(IClientSocket socket, IActorRef registry, IActorRef snapshotSource, ConnectionSettings settings, TopicSet initialTopics,
         TrafficMetrics? metrics, ResumeRequest? since) : IIndirectActorProducer
     {
         public Type ActorType => typeof(ConnectionActor);
-        public ActorBase Produce() => new ConnectionActor(socket, registry, aggregator, settings, initialTopics, metrics, since);
+        public ActorBase Produce() => new ConnectionActor(socket, registry, snapshotSource, settings, initialTopics, metrics, since);
         public void Release(ActorBase actor) { }
     }
 
@@ -106,7 +106,7 @@ public sealed class ConnectionActor : UntypedActor
         Log.Info("Client {0} connected from {1}, topics {2}", ClientId, _socket.RemoteAddress, _topics);
         _socket.Start(Self);
         _socket.TrySend(ServerMessages.Connection(ClientId, _topics, _settings.HeartbeatInterval, Now));
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        _snapshotSource.Tell(AggregatorQueries.GetSnapshot.Instance);
         _heartbeat = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(
             _settings.HeartbeatInterval, _settings.HeartbeatInterval, Self, HeartbeatCheck.Instance, Self);
     }
@@ -144,7 +144,7 @@ public sealed class ConnectionActor : UntypedActor
             case SocketEvents.TextReceived text:
                 Hold(text);
                 break;
-            case AggregatorCommands.SnapshotReady ready when _state == State.AwaitingSnapshot:
+            case AggregatorQueries.SnapshotReady ready when _state == State.AwaitingSnapshot:
                 Register(ready.Frame);
                 break;
             case SocketEvents.PeerActive:
@@ -292,7 +292,7 @@ public sealed class ConnectionActor : UntypedActor
         // A topic that cannot be recovered gets the current state: fetch it first, holding what else the client sends.
         _topics = next;
         _resuming = subscribe;
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        _snapshotSource.Tell(AggregatorQueries.GetSnapshot.Instance);
         _state = State.AwaitingSnapshot;
     }
 

@@ -6,7 +6,7 @@ namespace Traffic.Actors.Routing;
 
 /// <summary>
 /// Numbers every UPDATE and ALERT on its stream (a topic, or "all") and encodes it, once, with its
-/// position; then hands it to the <see cref="TopicPublisher"/>. Everything published goes through
+/// position; then hands it to the <see cref="FanOutEntry"/>. Everything published goes through
 /// it, so a stream's order is the order it numbered, on every node. In a cluster it runs once (a
 /// singleton beside the aggregator); the publish API of every node sends to it: one hop more per
 /// publish from another node, for positions that mean the same on every node.
@@ -49,7 +49,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<string, long> _takenFrom = new(); // per forwarder: the last number taken
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    /// <param name="publisher">Where numbered frames go (<see cref="TopicPublisher"/>).</param>
+    /// <param name="publisher">Where numbered frames go (<see cref="FanOutEntry"/>).</param>
     /// <param name="registry">This node's registry: asked where the streams stand when starting.</param>
     public TopicSequencerActor(IActorRef publisher, IActorRef registry)
     {

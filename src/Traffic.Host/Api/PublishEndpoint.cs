@@ -27,7 +27,7 @@ public static class PublishEndpoint
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .RequireRateLimiting(PublishRateLimiting.PolicyName);
 
-    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<PublishEntry> sequencer,
+    private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<SequencerInbox> sequencer,
         TrafficMetrics metrics, ILoggerFactory loggers)
     {
         if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;

@@ -53,8 +53,8 @@ public sealed class AggregatorSpecs : TestKit
     /// <summary>Waits until the aggregator has processed everything sent to it before.</summary>
     private void Sync()
     {
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
-        ExpectMsg<AggregatorCommands.SnapshotReady>();
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        ExpectMsg<AggregatorQueries.SnapshotReady>();
     }
 
     [Fact]
@@ -92,9 +92,9 @@ public sealed class AggregatorSpecs : TestKit
     {
         _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1)]));
         _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 2), Entity("c2", 3)]));
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
 
-        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement;
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorQueries.SnapshotReady>().Frame.Utf8Json).RootElement;
         Assert.Equal("SNAPSHOT", snapshot.Type());
         var data = snapshot.GetProperty("data");
         Assert.Equal(["cameras", "weather", "airQuality", "accidents", "patterns", "congestion"],
@@ -106,14 +106,14 @@ public sealed class AggregatorSpecs : TestKit
     [Fact]
     public void The_snapshot_is_encoded_once_until_the_state_changes()
     {
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
-        var first = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
-        Assert.Same(first, ExpectMsg<AggregatorCommands.SnapshotReady>().Frame);
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        var first = ExpectMsg<AggregatorQueries.SnapshotReady>().Frame;
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        Assert.Same(first, ExpectMsg<AggregatorQueries.SnapshotReady>().Frame);
 
         _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Weather, [Entity("w", 1)]));
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
-        Assert.NotSame(first, ExpectMsg<AggregatorCommands.SnapshotReady>().Frame);
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        Assert.NotSame(first, ExpectMsg<AggregatorQueries.SnapshotReady>().Frame);
     }
 
     [Fact]
@@ -130,9 +130,9 @@ public sealed class AggregatorSpecs : TestKit
     {
         _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1)]));
         _aggregator.Tell(new AggregatorCommands.TopicDue((Topic)42)); // no such topic: the handler throws, the guardian restarts it
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);    // queued behind the failure: answered by the new instance
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);    // queued behind the failure: answered by the new instance
 
-        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement;
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorQueries.SnapshotReady>().Frame.Utf8Json).RootElement;
         Assert.Equal(["c1"], snapshot.GetProperty("data").GetProperty("cameras").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
 
         Scheduler.Advance(TimeSpan.FromSeconds(10)); // and the timers run again: accidents every 10 s
@@ -164,8 +164,8 @@ public sealed class AggregatorSpecs : TestKit
         registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         // The change that waited is applied after the restored state, not overwritten by it.
-        fresh.Tell(AggregatorCommands.GetSnapshot.Instance);
-        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
+        fresh.Tell(AggregatorQueries.GetSnapshot.Instance);
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorQueries.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
         Assert.Equal(["w2"], snapshot.GetProperty("weather").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
         Assert.Equal(2, snapshot.GetProperty("accidents").GetArrayLength());
 
@@ -181,10 +181,10 @@ public sealed class AggregatorSpecs : TestKit
         var registry = CreateTestProbe();
         var fresh = Sys.ActorOf(AggregatorActor.Props(SequencerFor(registry), TopicSchedule.Default, restoreFrom: () => silent.Ref));
         silent.ExpectMsg<StateReplication.GetFullState>();
-        fresh.Tell(AggregatorCommands.GetSnapshot.Instance); // waits behind the restore
+        fresh.Tell(AggregatorQueries.GetSnapshot.Instance); // waits behind the restore
 
         Scheduler.Advance(AggregatorActor.ReplicaWait);
-        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorCommands.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
+        var snapshot = JsonDocument.Parse(ExpectMsg<AggregatorQueries.SnapshotReady>().Frame.Utf8Json).RootElement.GetProperty("data");
         Assert.Equal(0, snapshot.GetProperty("accidents").GetArrayLength());
         registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // nothing to send yet: no empty UPDATEs
     }

@@ -36,8 +36,8 @@ public sealed class ConnectionActorSpecs : TestKit
         var connection = Sys.ActorOf(ConnectionActor.Props(_socket, _registry.Ref, _aggregator.Ref, Settings, initial));
         _socket.Probe.ExpectMsg<ProbeSocket.Started>();
         _socket.ExpectFrame("connection");
-        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
-        _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
+        _aggregator.ExpectMsg<AggregatorQueries.GetSnapshot>();
+        _aggregator.Reply(new AggregatorQueries.SnapshotReady(SnapshotFrame));
         var registered = _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
         Assert.Equal(initial, registered.Topics);
         Assert.Same(SnapshotFrame, registered.Snapshot); // the snapshot goes out through the registry, before any publish
@@ -92,10 +92,10 @@ public sealed class ConnectionActorSpecs : TestKit
         _socket.Probe.ExpectMsg<ProbeSocket.Started>();
         _socket.ExpectFrame("connection");
         connection.Tell(Text("""{"action":"unsubscribe","topics":["patterns"]}"""));
-        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
+        _aggregator.ExpectMsg<AggregatorQueries.GetSnapshot>();
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
-        _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
+        _aggregator.Reply(new AggregatorQueries.SnapshotReady(SnapshotFrame));
         Assert.Same(SnapshotFrame, _registry.ExpectMsg<RegistryCommands.SetSubscriptions>().Snapshot);
         Assert.Equal(TopicSet.All.Except(TopicSet.Of(Topic.Patterns)), _registry.ExpectMsg<RegistryCommands.SetSubscriptions>().Topics);
     }
@@ -211,11 +211,11 @@ public sealed class ConnectionActorSpecs : TestKit
         var connection = Sys.ActorOf(ConnectionActor.Props(_socket, _registry.Ref, _aggregator.Ref, Settings, TopicSet.All));
         _socket.Probe.ExpectMsg<ProbeSocket.Started>();
         _socket.ExpectFrame("connection");
-        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
+        _aggregator.ExpectMsg<AggregatorQueries.GetSnapshot>();
         for (var i = 0; i < ConnectionActor.MaxHeldBeforeSnapshot + 8; i++) connection.Tell(Text("""{"action":"ping"}"""));
 
         Assert.Equal(ConnectionErrorCodes.NotReady, _socket.ExpectFrame("ERROR").GetProperty("error").GetString()); // once, not 8 times
-        connection.Tell(new AggregatorCommands.SnapshotReady(SnapshotFrame), _aggregator.Ref);
+        connection.Tell(new AggregatorQueries.SnapshotReady(SnapshotFrame), _aggregator.Ref);
         _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
         for (var i = 0; i < ConnectionActor.MaxHeldBeforeSnapshot; i++) _socket.ExpectFrame("PONG");
         _socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -228,8 +228,8 @@ public sealed class ConnectionActorSpecs : TestKit
         var connection = Sys.ActorOf(ConnectionActor.Props(_socket, _registry.Ref, _aggregator.Ref, settings, TopicSet.All));
         _socket.Probe.ExpectMsg<ProbeSocket.Started>();
         _socket.ExpectFrame("connection");
-        _aggregator.ExpectMsg<AggregatorCommands.GetSnapshot>();
-        _aggregator.Reply(new AggregatorCommands.SnapshotReady(SnapshotFrame));
+        _aggregator.ExpectMsg<AggregatorQueries.GetSnapshot>();
+        _aggregator.Reply(new AggregatorQueries.SnapshotReady(SnapshotFrame));
         _registry.ExpectMsg<RegistryCommands.SetSubscriptions>();
         Watch(connection);
         void Ping(int times) { for (var i = 0; i < times; i++) connection.Tell(Text("""{"action":"ping"}""")); }

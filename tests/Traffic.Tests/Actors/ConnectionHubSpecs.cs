@@ -24,7 +24,7 @@ public sealed class ConnectionHubSpecs : TestKit
         hub.Tell(new ConnectionHubCommands.Accept(before, TopicSet.All));
         before.Probe.ExpectMsg<ProbeSocket.Started>();
         before.ExpectFrame("connection");
-        snapshots.ExpectMsg<AggregatorCommands.GetSnapshot>();
+        snapshots.ExpectMsg<AggregatorQueries.GetSnapshot>();
 
         hub.Tell(new ConnectionHubCommands.CloseAll(CloseCodes.ServiceRestart, "service restart"));
         ExpectMsg<Done>();

@@ -38,8 +38,8 @@ public sealed class SnapshotReplicaSpecs : TestKit
 
     private string[] SnapshotIds(IActorRef replica, Topic topic)
     {
-        replica.Tell(AggregatorCommands.GetSnapshot.Instance);
-        var frame = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
+        replica.Tell(AggregatorQueries.GetSnapshot.Instance);
+        var frame = ExpectMsg<AggregatorQueries.SnapshotReady>().Frame;
         var data = JsonDocument.Parse(frame.Utf8Json).RootElement.GetProperty("data").GetProperty(topic.WireName());
         return data.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
     }
@@ -48,16 +48,16 @@ public sealed class SnapshotReplicaSpecs : TestKit
     public void A_snapshot_request_waits_for_the_first_state_then_every_client_gets_the_same_frame()
     {
         var replica = StartReplica();
-        replica.Tell(AggregatorCommands.GetSnapshot.Instance);
+        replica.Tell(AggregatorQueries.GetSnapshot.Instance);
         ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // nothing to serve yet
 
         replica.Tell(new StateReplication.FullState(1, 5, State((Topic.Cameras, ["c1", "c2"]))), _aggregator.Ref);
-        var first = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
+        var first = ExpectMsg<AggregatorQueries.SnapshotReady>().Frame;
         Assert.Equal(["c1", "c2"], JsonDocument.Parse(first.Utf8Json).RootElement.GetProperty("data").GetProperty("cameras")
             .EnumerateArray().Select(e => e.GetProperty("id").GetString()));
 
-        replica.Tell(AggregatorCommands.GetSnapshot.Instance);
-        Assert.Same(first, ExpectMsg<AggregatorCommands.SnapshotReady>().Frame); // encoded once per change, not per client
+        replica.Tell(AggregatorQueries.GetSnapshot.Instance);
+        Assert.Same(first, ExpectMsg<AggregatorQueries.SnapshotReady>().Frame); // encoded once per change, not per client
 
         replica.Tell(new SnapshotReplicaActor.GetStatus());
         Assert.Equal(new SnapshotReplicaActor.Status(true, 1, 5), ExpectMsg<SnapshotReplicaActor.Status>());
@@ -109,8 +109,8 @@ public sealed class SnapshotReplicaSpecs : TestKit
     public void Without_an_aggregator_it_keeps_asking_and_after_the_wait_limit_serves_what_it_has()
     {
         var replica = StartReplica(waitLimit: TimeSpan.FromMilliseconds(500));
-        replica.Tell(AggregatorCommands.GetSnapshot.Instance);
-        var frame = ExpectMsg<AggregatorCommands.SnapshotReady>(TimeSpan.FromSeconds(5)).Frame;
+        replica.Tell(AggregatorQueries.GetSnapshot.Instance);
+        var frame = ExpectMsg<AggregatorQueries.SnapshotReady>(TimeSpan.FromSeconds(5)).Frame;
         Assert.Equal(0, JsonDocument.Parse(frame.Utf8Json).RootElement.GetProperty("data").GetProperty("cameras").GetArrayLength());
         _aggregator.ExpectMsg<StateReplication.GetFullState>(SnapshotReplicaActor.RetryInterval + TimeSpan.FromSeconds(3)); // asks again
         replica.Tell(new SnapshotReplicaActor.GetStatus());

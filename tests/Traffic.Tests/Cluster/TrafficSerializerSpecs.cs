@@ -81,7 +81,7 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
     public void State_messages_keep_every_entity()
     {
         var state = RoundTrip(new StateReplication.TopicState(42, 7, Topic.Cameras, [Entity("c1"), Entity("c2")]));
-        Assert.Equal((42L, 7L, Topic.Cameras), (state.Epoch, state.Version, state.Topic));
+        Assert.Equal((42L, 7L, Topic.Cameras), (state.Incarnation, state.Version, state.Topic));
         Assert.Equal(["c1", "c2"], state.Entities.Select(e => e.Id));
         Assert.Equal(Entity("c2").Utf8Json, state.Entities[1].Utf8Json);
 

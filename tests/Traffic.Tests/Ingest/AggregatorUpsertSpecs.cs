@@ -36,8 +36,8 @@ public sealed class AggregatorUpsertSpecs : TestKit
 
     private string[] SnapshotIds(Topic topic)
     {
-        _aggregator.Tell(AggregatorCommands.GetSnapshot.Instance);
-        var frame = ExpectMsg<AggregatorCommands.SnapshotReady>().Frame;
+        _aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        var frame = ExpectMsg<AggregatorQueries.SnapshotReady>().Frame;
         return JsonDocument.Parse(frame.Utf8Json).RootElement.GetProperty("data").GetProperty(topic.WireName())
             .EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
     }
