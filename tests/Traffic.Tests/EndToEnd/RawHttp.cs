@@ -10,9 +10,17 @@ public sealed class RawHttp : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
 
-    private RawHttp(TcpClient tcp) => _tcp = tcp;
+    private RawHttp(TcpClient tcp)
+    {
+        _tcp = tcp;
+        Stream = tcp.GetStream();
+    }
 
-    public NetworkStream Stream => _tcp.GetStream();
+    /// <summary>
+    /// Taken once: TcpClient.GetStream() refuses once the socket is no longer "connected" (a send
+    /// that met the server's reset), though the server's answer may still be there to read.
+    /// </summary>
+    public NetworkStream Stream { get; }
 
     public static async Task<RawHttp> OpenAsync(RunningService service)
     {
