@@ -136,32 +136,19 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         _admission ??= services.GetRequiredService<WebSocketAdmission>();
         _metrics ??= services.GetRequiredService<TrafficMetrics>();
 
-        if (handshake.Fault is { } fault)
+        switch (WebSocketAcceptance.Check(handshake, _admission, (connection.RemoteEndPoint as IPEndPoint)?.Address, forwardedResolved: false,
+                    offerCompression: _options.Compression.Enabled))
         {
-            await RefuseAsync(connection, fault.Status, fault.Title, fault.Detail, fault.Status == 426 ? "Sec-WebSocket-Version: 13" : null);
-            return null;
+            case WebSocketAcceptance.Refused refused:
+                await RefuseAsync(connection, refused.Status, refused.Title, refused.Detail, refused.ExtraHeader, refused.Logged);
+                return null;
+            case WebSocketAcceptance.Accepted accepted:
+                var deflate = accepted.Deflate;
+                return new Admitted(handshake.SwitchingProtocolsResponse(accepted.SubProtocol, deflate?.ResponseHeaderValue), accepted.SubProtocol,
+                    accepted.Request, accepted.Lease, deflate?.Options);
+            default:
+                throw new InvalidOperationException("a handshake is accepted or refused");
         }
-        if (!TrafficSubProtocol.TryChoose(handshake.SubProtocols, out var subProtocol, out var protocolProblem))
-        {
-            await RefuseAsync(connection, 400, "Unsupported subprotocol", protocolProblem!);
-            return null;
-        }
-        var query = QueryHelpers.ParseQuery(handshake.Query);
-        if (!ConnectRequest.TryParse(name => query.TryGetValue(name, out var value) ? value.ToString() : null, out var request, out var problem))
-        {
-            await RefuseAsync(connection, 400, problem.Title, problem.Detail);
-            return null;
-        }
-        var decision = _admission.Admit((connection.RemoteEndPoint as IPEndPoint)?.Address, handshake.ForwardedFor, handshake.Origin, handshake.Host);
-        if (decision.Refusal is { } refusal)
-        {
-            await RefuseAsync(connection, refusal.Status, refusal.Title, refusal.Detail, refusal.RetryAfterHeader, logged: true);
-            return null;
-        }
-        // permessage-deflate when offered and enabled; an offer that cannot be honoured is declined, never refused (RFC 7692 7.1).
-        var deflate = _options.Compression.Enabled ? PerMessageDeflateNegotiation.Choose(handshake.Extensions) : null;
-        return new Admitted(handshake.SwitchingProtocolsResponse(subProtocol, deflate?.ResponseHeaderValue), subProtocol, request, decision.Lease!,
-            deflate?.Options);
     }
 
     private sealed record Admitted(byte[] Response, string? SubProtocol, ConnectRequest Request, ConnectionLimiter.Lease Lease,

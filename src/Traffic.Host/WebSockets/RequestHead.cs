@@ -194,17 +194,4 @@ public sealed record RequestHead(string Method, string Target, string Version, I
     /// <summary>Every value of a header, in order (names are case-insensitive).</summary>
     public IEnumerable<string> Values(string name) =>
         Headers.Where(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value);
-
-    /// <summary>The header's value when it appears once; null when absent (<paramref name="repeated"/> tells a repeat).</summary>
-    public string? Single(string name, out bool repeated)
-    {
-        string? found = null;
-        repeated = false;
-        foreach (var value in Values(name))
-        {
-            if (found is not null) { repeated = true; return found; }
-            found = value;
-        }
-        return found;
-    }
 }

@@ -26,46 +26,32 @@ public static class WebSocketEndpoint
     private static async Task<IResult> Accept(HttpContext context, ServiceOptions options, IRequiredActor<ConnectionHubActor> hub,
         WebSocketAdmission admission, ILogger<WebSocketAdmission> log, TrafficMetrics metrics)
     {
-        // The same answers as the direct path (DirectWebSocketMiddleware) for the same faults.
-        var request = context.Request;
-        if (!HttpProtocol.IsHttp11(request.Protocol) && request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase))
-            return Refuse(log, StatusCodes.Status400BadRequest, "Bad WebSocket handshake",
-                $"A WebSocket upgrade needs HTTP/1.1, not {request.Protocol} (RFC 6455 section 4.1)");
-        if (!context.WebSockets.IsWebSocketRequest)
+        // The same validator as the direct path (DirectWebSocketMiddleware), so the same answers for the same faults.
+        if (WebSocketHandshake.From(context.Request) is not { } handshake)
             return Results.Problem(statusCode: StatusCodes.Status426UpgradeRequired, title: "WebSocket upgrade required",
                 detail: "Connect with a WebSocket client to ws://HOST:PORT/ws (or /); see docs/protocol.md.");
-        if (request.Headers.SecWebSocketKey.Count > 1)
-            return Refuse(log, StatusCodes.Status400BadRequest, "Bad WebSocket handshake", "Sec-WebSocket-Key appears more than once (RFC 6455 section 11.3.1)");
-        if (!TrafficSubProtocol.TryChoose(context.WebSockets.WebSocketRequestedProtocols, out var subProtocol, out var protocolProblem))
-            return Refuse(log, StatusCodes.Status400BadRequest, "Unsupported subprotocol", protocolProblem!);
-        if (!ConnectRequest.TryParse(name => request.Query.TryGetValue(name, out var value) ? value.ToString() : null, out var connect, out var problem))
-            return Refuse(log, StatusCodes.Status400BadRequest, problem.Title, problem.Detail);
-
-        // UseForwardedHeaders has already put the client's address (from a trusted proxy's X-Forwarded-For) here.
-        var decision = admission.Admit(context.Connection.RemoteIpAddress, null,
-            request.Headers.Origin.Count > 0 ? request.Headers.Origin.ToString() : null, request.Host.Value, alreadyResolved: true);
-        if (decision.Refusal is { } refusal)
+        // UseForwardedHeaders has already put the client's address (from a trusted proxy's X-Forwarded-For) in RemoteIpAddress.
+        var outcome = WebSocketAcceptance.Check(handshake, admission, context.Connection.RemoteIpAddress, forwardedResolved: true, offerCompression: false);
+        if (outcome is WebSocketAcceptance.Refused refused)
         {
-            if (refusal.RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return Results.Problem(statusCode: refusal.Status, title: refusal.Title, detail: refusal.Detail);
+            if (!refused.Logged)
+                log.LogInformation("Refused a WebSocket handshake: {Status} {Title}: {Detail}", refused.Status, refused.Title, refused.Detail);
+            if (refused.ExtraHeader?.Split(": ", 2) is [var name, var value]) context.Response.Headers[name] = value;
+            return Results.Problem(statusCode: refused.Status, title: refused.Title, detail: refused.Detail);
         }
-
-        using var lease = decision.Lease; // counted until the socket is finished with
-        var (interval, timeout) = WebSocketSession.KeepAlive(options);
-        var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        var (subProtocol, connect, lease, _) = (WebSocketAcceptance.Accepted)outcome;
+        using (lease) // counted until the socket is finished with
         {
-            SubProtocol = subProtocol,
-            KeepAliveInterval = interval,
-            KeepAliveTimeout = timeout,
-        });
-        await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), connect, options, hub.ActorRef,
-            context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}", metrics);
+            var (interval, timeout) = WebSocketSession.KeepAlive(options);
+            var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                SubProtocol = subProtocol,
+                KeepAliveInterval = interval,
+                KeepAliveTimeout = timeout,
+            });
+            await WebSocketSession.ServeAsync(webSocket, context.Features.Get<ActivityTrackingStream>(), connect, options, hub.ActorRef,
+                context.RequestAborted, $"{context.Connection.RemoteIpAddress}:{context.Connection.RemotePort}", metrics);
+        }
         return Results.Empty;
-    }
-
-    private static IResult Refuse(ILogger log, int status, string title, string detail)
-    {
-        log.LogInformation("Refused a WebSocket handshake: {Status} {Title}: {Detail}", status, title, detail);
-        return Results.Problem(statusCode: status, title: title, detail: detail);
     }
 }

@@ -33,36 +33,48 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
     /// Null unless the request is a GET asking to upgrade to websocket (anything else is left to the
     /// ordinary HTTP pipeline). An upgrade that breaks the RFCs comes back with its <see cref="Fault"/>.
     /// </summary>
-    public static WebSocketHandshake? From(RequestHead head)
+    public static WebSocketHandshake? From(RequestHead head) => From(head.Method, head.Target, head.Version, name => head.Values(name).ToList());
+
+    /// <summary>The same for a request that reached the HTTP pipeline (an upgrade on a reused keep-alive connection).</summary>
+    public static WebSocketHandshake? From(HttpRequest request) =>
+        From(request.Method, request.Path.Value + request.QueryString.Value, request.Protocol,
+            name => request.Headers.TryGetValue(name, out var values) ? values.Where(v => v is not null).Select(v => v!).ToList() : []);
+
+    /// <summary>
+    /// The one reading of RFC 6455 section 4.2.1 for both accept paths: <paramref name="values"/> gives
+    /// a header's values, one per occurrence.
+    /// </summary>
+    private static WebSocketHandshake? From(string method, string target, string httpVersion, Func<string, IReadOnlyList<string>> values)
     {
-        if (head.Method != "GET") return null;
-        var asksUpgrade = head.Values("Upgrade").Any(v => v.Equals("websocket", StringComparison.OrdinalIgnoreCase)) &&
-                          head.Values("Connection").SelectMany(v => v.Split(','))
+        if (method != "GET") return null;
+        var asksUpgrade = values("Upgrade").Any(v => v.Equals("websocket", StringComparison.OrdinalIgnoreCase)) &&
+                          values("Connection").SelectMany(v => v.Split(','))
                               .Any(t => t.Trim().Equals("Upgrade", StringComparison.OrdinalIgnoreCase));
         if (!asksUpgrade) return null;
 
-        var key = head.Single("Sec-WebSocket-Key", out var keyRepeated);
-        var version = head.Single("Sec-WebSocket-Version", out var versionRepeated);
-        var host = head.Single("Host", out var hostRepeated);
-        var origin = head.Single("Origin", out var originRepeated);
-        var question = head.Target.IndexOf('?');
-        var handshake = new WebSocketHandshake(question < 0 ? head.Target : head.Target[..question], question < 0 ? "" : head.Target[question..], key, version)
+        var key = Single(values("Sec-WebSocket-Key"), out var keyRepeated);
+        var version = Single(values("Sec-WebSocket-Version"), out var versionRepeated);
+        var host = Single(values("Host"), out var hostRepeated);
+        var origin = Single(values("Origin"), out var originRepeated);
+        var question = target.IndexOf('?');
+        var handshake = new WebSocketHandshake(question < 0 ? target : target[..question], question < 0 ? "" : target[question..], key, version)
         {
             Host = host,
             Origin = origin,
-            ForwardedFor = string.Join(",", head.Values("X-Forwarded-For")) is { Length: > 0 } forwarded ? forwarded : null,
-            SubProtocols = head.Values("Sec-WebSocket-Protocol").ToList(),
-            Extensions = head.Values("Sec-WebSocket-Extensions").ToList(),
+            ForwardedFor = string.Join(",", values("X-Forwarded-For")) is { Length: > 0 } forwarded ? forwarded : null,
+            SubProtocols = values("Sec-WebSocket-Protocol"),
+            Extensions = values("Sec-WebSocket-Extensions"),
         };
 
+        var hasBody = values("Transfer-Encoding").Count > 0 || values("Content-Length").Any(v => v != "0");
         string? problem =
-            head.Version != "HTTP/1.1" ? $"A WebSocket upgrade needs HTTP/1.1, not {head.Version} (RFC 6455 section 4.1)"
+            httpVersion != "HTTP/1.1" ? $"A WebSocket upgrade needs HTTP/1.1, not {httpVersion} (RFC 6455 section 4.1)"
             : host is null ? "The Host header is missing (RFC 9112 section 3.2)"
             : hostRepeated ? "The Host header appears more than once (RFC 9112 section 3.2)"
             : keyRepeated ? "Sec-WebSocket-Key appears more than once (RFC 6455 section 11.3.1)"
             : versionRepeated ? "Sec-WebSocket-Version appears more than once (RFC 6455 section 11.3.5)"
             : originRepeated ? "The Origin header appears more than once"
-            : HasBody(head) ? "A WebSocket upgrade is a GET without a body: no Content-Length (other than 0) or Transfer-Encoding"
+            : hasBody ? "A WebSocket upgrade is a GET without a body: no Content-Length (other than 0) or Transfer-Encoding"
             : null;
         if (problem is not null) return handshake with { Fault = new HeadFault(StatusCodes.Status400BadRequest, "Bad WebSocket handshake", problem) };
 
@@ -73,8 +85,12 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
         return handshake;
     }
 
-    private static bool HasBody(RequestHead head) =>
-        head.Values("Transfer-Encoding").Any() || head.Values("Content-Length").Any(v => v != "0");
+    /// <summary>The value when it appears once; null when absent (<paramref name="repeated"/> tells a repeat).</summary>
+    private static string? Single(IReadOnlyList<string> values, out bool repeated)
+    {
+        repeated = values.Count > 1;
+        return values.Count > 0 ? values[0] : null;
+    }
 
     /// <summary>Why the upgrade cannot be accepted, or null when it can.</summary>
     public string? Problem => Fault?.Detail;
