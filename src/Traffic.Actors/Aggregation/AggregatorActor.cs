@@ -23,11 +23,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private readonly IActorRef? _replicas;
     private readonly TrafficMetrics? _metrics;
     private readonly Func<IActorRef?>? _restoreFrom;
-    private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
+    private readonly CityState _state = new(incarnation: Random.Shared.NextInt64(1, long.MaxValue));
     private readonly TopicSchedule _schedule;
-    private readonly long _incarnation = Random.Shared.NextInt64(1, long.MaxValue);
-    private long _version;
-    private ServerFrame? _snapshot;
 
     /// <param name="sequencer">Where publishes go: the <see cref="TopicSequencerActor"/> (in a cluster, its singleton's proxy), which numbers them.</param>
     /// <param name="schedule">Each topic's UPDATE interval.</param>
@@ -61,7 +58,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Receive<AggregatorCommands.TopicDue>(d =>
         {
             PublishUpdate(d.Topic);
-            _replicas?.Tell(new StateReplication.StateVersion(_incarnation, _version));
+            _replicas?.Tell(new StateReplication.StateVersion(_state.Incarnation, _state.Version));
         });
         Receive<AggregatorCommands.UpsertEntities>(u =>
         {
@@ -77,10 +74,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
             if (after is not null) ChangeTopic(r.Topic, after);
             Acknowledge();
         });
-        Receive<AggregatorQueries.GetSnapshot>(_ =>
-            Sender.Tell(new AggregatorQueries.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now))));
-        Receive<StateReplication.GetFullState>(_ =>
-            Sender.Tell(new StateReplication.FullState(_incarnation, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
+        Receive<AggregatorQueries.GetSnapshot>(_ => Sender.Tell(_state.Snapshot(Now)));
+        Receive<StateReplication.GetFullState>(_ => Sender.Tell(_state.Full()));
     }
 
     /// <summary>Waiting for the state the failed instance handed over; everything else waits behind it.</summary>
@@ -122,11 +117,10 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     /// </summary>
     private void Restore(IReadOnlyDictionary<Topic, IReadOnlyList<EntityJson>> state, bool firstUpdatesNow)
     {
-        foreach (var (topic, entities) in state) _state[topic] = entities;
-        _snapshot = null;
+        _state.Take(state, emptyTheRest: false);
         Timers.Cancel(nameof(ReplicaTimedOut));
         // A new incarnation: the replicas see it and ask for the whole state again.
-        _replicas?.Tell(new StateReplication.StateVersion(_incarnation, _version));
+        _replicas?.Tell(new StateReplication.StateVersion(_state.Incarnation, _state.Version));
         if (firstUpdatesNow)
         {
             foreach (var topic in Topics.Every.Where(t => _state[t].Count > 0)) PublishUpdate(topic);
@@ -140,9 +134,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private void ChangeTopic(Topic topic, IReadOnlyList<EntityJson> entities)
     {
         _state[topic] = entities;
-        _snapshot = null;
-        _version++;
-        _replicas?.Tell(new StateReplication.TopicState(_incarnation, _version, topic, entities));
+        _state.Version++;
+        _replicas?.Tell(new StateReplication.TopicState(_state.Incarnation, _state.Version, topic, entities));
     }
 
     private void Acknowledge()
@@ -191,7 +184,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     protected override void PreRestart(Exception reason, object message)
     {
         Context.GetLogger().Error(reason, "Aggregator failed on {0}; restarting with its state", message?.GetType().Name ?? "(none)");
-        Self.Tell(new AggregatorCommands.RestoreState(new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state)));
+        Self.Tell(new AggregatorCommands.RestoreState(_state.Copy()));
         base.PreRestart(reason, message);
     }
 

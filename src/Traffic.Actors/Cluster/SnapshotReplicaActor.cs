@@ -45,13 +45,10 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
     private readonly IActorRef _aggregator;
     private readonly TimeSpan _waitLimit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<Topic, IReadOnlyList<EntityJson>> _state = Topics.Every.ToDictionary(t => t, _ => (IReadOnlyList<EntityJson>)[]);
-    private long _incarnation;
-    private long _version;
+    private readonly CityState _state = new();
     private bool _synced;
     private bool _waitedOut;
     private bool _resyncPending;
-    private ServerFrame? _snapshot;
 
     /// <param name="mediator">DistributedPubSub's mediator.</param>
     /// <param name="aggregator">The aggregator singleton's proxy.</param>
@@ -64,14 +61,14 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
 
         Receive<AggregatorQueries.GetSnapshot>(_ =>
         {
-            if (_synced || _waitedOut) Sender.Tell(new AggregatorQueries.SnapshotReady(_snapshot ??= ServerMessages.Snapshot(_state, Now)));
+            if (_synced || _waitedOut) Sender.Tell(_state.Snapshot(Now));
             else Stash.Stash();
         });
         Receive<StateReplication.FullState>(Apply);
         Receive<StateReplication.TopicState>(Apply);
         Receive<StateReplication.StateVersion>(v =>
         {
-            if (v.Incarnation != _incarnation || v.Version > _version) Resync($"its version {v.Incarnation}/{v.Version} is not mine {_incarnation}/{_version}");
+            if (v.Incarnation != _state.Incarnation || v.Version > _state.Version) Resync($"its version {v.Incarnation}/{v.Version} is not mine {_state.Incarnation}/{_state.Version}");
         });
         Receive<Retry>(_ =>
         {
@@ -84,10 +81,9 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
             _waitedOut = true;
             Stash.UnstashAll();
         });
-        Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _incarnation, _version)));
+        Receive<GetStatus>(_ => Sender.Tell(new Status(_synced, _state.Incarnation, _state.Version)));
         // A new aggregator on this node (after a fail-over) starts from what this replica holds.
-        Receive<StateReplication.GetFullState>(_ =>
-            Sender.Tell(new StateReplication.FullState(_incarnation, _version, new Dictionary<Topic, IReadOnlyList<EntityJson>>(_state))));
+        Receive<StateReplication.GetFullState>(_ => Sender.Tell(_state.Full()));
         Receive<SubscribeAck>(_ => { });
     }
 
@@ -107,27 +103,24 @@ public sealed class SnapshotReplicaActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Apply(StateReplication.FullState full)
     {
-        if (full.Incarnation == _incarnation && full.Version < _version) return; // an older answer; a newer one is coming or came
-        foreach (var topic in Topics.Every)
-            _state[topic] = full.Topics.TryGetValue(topic, out var list) ? list : [];
-        _snapshot = null;
-        _incarnation = full.Incarnation;
-        _version = full.Version;
+        if (full.Incarnation == _state.Incarnation && full.Version < _state.Version) return; // an older answer; a newer one is coming or came
+        _state.Take(full.Topics, emptyTheRest: true);
+        _state.Incarnation = full.Incarnation;
+        _state.Version = full.Version;
         _resyncPending = false;
         if (_synced) return;
         _synced = true;
-        _log.Info("Snapshot replica has the aggregator's state (incarnation {0}, version {1})", _incarnation, _version);
+        _log.Info("Snapshot replica has the aggregator's state (incarnation {0}, version {1})", _state.Incarnation, _state.Version);
         Stash.UnstashAll();
     }
 
     private void Apply(StateReplication.TopicState change)
     {
-        if (change.Incarnation == _incarnation && change.Version <= _version) return; // already in what this replica holds
+        if (change.Incarnation == _state.Incarnation && change.Version <= _state.Version) return; // already in what this replica holds
         // A topic's whole list is right whatever else was missed: take it now, then catch up on the rest.
         _state[change.Topic] = change.Entities;
-        _snapshot = null;
-        if (change.Incarnation == _incarnation && change.Version == _version + 1) _version = change.Version;
-        else Resync(change.Incarnation == _incarnation ? $"missed changes {_version + 1}..{change.Version - 1}" : "the aggregator has a new incarnation");
+        if (change.Incarnation == _state.Incarnation && change.Version == _state.Version + 1) _state.Version = change.Version;
+        else Resync(change.Incarnation == _state.Incarnation ? $"missed changes {_state.Version + 1}..{change.Version - 1}" : "the aggregator has a new incarnation");
     }
 
     private void Resync(string why)
