@@ -94,12 +94,5 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Six base-36 characters: two billion values, so nodes of one cluster practically never share one.</summary>
-    private static string NewNodeTag()
-    {
-        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-        return string.Create(6, 0, (span, _) =>
-        {
-            for (var i = 0; i < span.Length; i++) span[i] = digits[Random.Shared.Next(digits.Length)];
-        });
-    }
+    private static string NewNodeTag() => RandomId.Base36(6);
 }

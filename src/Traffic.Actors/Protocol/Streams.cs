@@ -39,14 +39,7 @@ public readonly record struct StreamPosition(string Epoch, long Offset)
     public const int MaxEpochLength = 32;
 
     /// <summary>A new epoch: 8 random base-36 characters.</summary>
-    public static string NewEpoch()
-    {
-        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
-        return string.Create(8, 0, (chars, _) =>
-        {
-            for (var i = 0; i < chars.Length; i++) chars[i] = digits[Random.Shared.Next(digits.Length)];
-        });
-    }
+    public static string NewEpoch() => RandomId.Base36(8);
 
     public static bool IsValidEpoch(string? epoch) =>
         epoch is { Length: > 0 and <= MaxEpochLength } && epoch.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'z');

@@ -6,37 +6,25 @@ namespace Traffic.Actors.Sources.Simulation;
 /// The <c>congestion</c> topic: known hot spots, every zone every 20 s. The level (0..1) follows the traffic day,
 /// rises with rain and with active accidents inside (or just outside) the zone.
 /// </summary>
-internal sealed class CongestionFeed
+internal sealed class CongestionFeed : ObservedSitesFeed<CongestionFeed.Zone>
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(20);
     private const double AccidentMarginMeters = 500;
 
     private readonly Random _random;
-    private readonly Cadence _cadence;
     private readonly WeatherFeed _weather;
     private readonly AccidentFeed _accidents;
-    private readonly Zone[] _zones;
 
     public CongestionFeed(Random random, DateTimeOffset start, WeatherFeed weather, AccidentFeed accidents)
+        : base(start, Interval, HcmcPlaces.CongestionZones.Select(site => new Zone(site, random)).ToArray())
     {
         _random = random;
-        _cadence = new Cadence(start, Interval);
         _weather = weather;
         _accidents = accidents;
-        _zones = HcmcPlaces.CongestionZones.Select(site => new Zone(site, random)).ToArray();
-        foreach (var zone in _zones) Observe(zone, start, 0);
+        ObserveAll(start, 0);
     }
 
-    public bool Advance(DateTimeOffset now)
-    {
-        if (!_cadence.TryFire(now, out var seconds)) return false;
-        foreach (var zone in _zones) Observe(zone, now, seconds);
-        return true;
-    }
-
-    public IReadOnlyList<JsonObject> Snapshot() => _zones.Select(z => z.ToEntity()).ToArray();
-
-    private void Observe(Zone zone, DateTimeOffset now, double seconds)
+    protected override void Observe(Zone zone, DateTimeOffset now, double seconds)
     {
         var site = zone.Site;
         var hour = CityClock.LocalHour(now);
@@ -67,7 +55,7 @@ internal sealed class CongestionFeed
         _ => "severe",
     };
 
-    private sealed class Zone(ZoneSite site, Random random)
+    internal sealed class Zone(ZoneSite site, Random random) : IObservedSite
     {
         public ZoneSite Site { get; } = site;
         public Drift Noise { get; } = new(random, 0.06, TimeSpan.FromMinutes(10));

@@ -8,38 +8,26 @@ namespace Traffic.Actors.Sources.Simulation;
 /// speed, and an active medium/high accident on the same road nearby takes away a quarter of the capacity. Speed
 /// falls off with the volume/capacity ratio (BPR-like); occupancy comes from the resulting density.
 /// </summary>
-internal sealed class TrafficPatternFeed
+internal sealed class TrafficPatternFeed : ObservedSitesFeed<TrafficPatternFeed.Flow>
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
     private const double AccidentReachMeters = 2000;
     private const double EffectiveVehicleLengthKm = 0.005;
 
     private readonly Random _random;
-    private readonly Cadence _cadence;
     private readonly WeatherFeed _weather;
     private readonly AccidentFeed _accidents;
-    private readonly Flow[] _flows;
 
     public TrafficPatternFeed(Random random, DateTimeOffset start, WeatherFeed weather, AccidentFeed accidents)
+        : base(start, Interval, HcmcPlaces.RoadSegments.Select(segment => new Flow(segment, random)).ToArray())
     {
         _random = random;
-        _cadence = new Cadence(start, Interval);
         _weather = weather;
         _accidents = accidents;
-        _flows = HcmcPlaces.RoadSegments.Select(segment => new Flow(segment, random)).ToArray();
-        foreach (var flow in _flows) Observe(flow, start, 0);
+        ObserveAll(start, 0);
     }
 
-    public bool Advance(DateTimeOffset now)
-    {
-        if (!_cadence.TryFire(now, out var seconds)) return false;
-        foreach (var flow in _flows) Observe(flow, now, seconds);
-        return true;
-    }
-
-    public IReadOnlyList<JsonObject> Snapshot() => _flows.Select(f => f.ToEntity()).ToArray();
-
-    private void Observe(Flow flow, DateTimeOffset now, double seconds)
+    protected override void Observe(Flow flow, DateTimeOffset now, double seconds)
     {
         var segment = flow.Segment;
         var hour = CityClock.LocalHour(now);
@@ -66,7 +54,7 @@ internal sealed class TrafficPatternFeed
         flow.Congested = speed < 0.45 * segment.FreeFlowSpeed || occupancy >= 0.45;
     }
 
-    private sealed class Flow(RoadSegment segment, Random random)
+    internal sealed class Flow(RoadSegment segment, Random random) : IObservedSite
     {
         public RoadSegment Segment { get; } = segment;
         public Drift DemandNoise { get; } = new(random, 0.07, TimeSpan.FromMinutes(15));
