@@ -53,7 +53,11 @@ public sealed class ClusterFanOutActor : ReceiveActor, IWithTimers
             if (!_heard.ContainsKey(h.Node)) _log.Info("Publishes from {0} reach this node", h.Node);
             _heard[h.Node] = DateTime.UtcNow;
         });
-        Receive<SayHello>(_ => _mediator.Tell(hello));
+        Receive<SayHello>(_ =>
+        {
+            _mediator.Tell(hello);
+            ForgetSilentNodes();
+        });
         Receive<GetReach>(_ =>
         {
             var since = DateTime.UtcNow - HelloForgottenAfter;
@@ -63,6 +67,20 @@ public sealed class ClusterFanOutActor : ReceiveActor, IWithTimers
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>
+    /// A node whose hellos stopped (it left, or restarted under a new address) is no longer listed:
+    /// the map holds the nodes heard from lately, not every node that was ever a member.
+    /// </summary>
+    private void ForgetSilentNodes()
+    {
+        var since = DateTime.UtcNow - HelloForgottenAfter;
+        foreach (var node in _heard.Where(h => h.Value < since).Select(h => h.Key).ToList())
+        {
+            _heard.Remove(node);
+            _log.Info("No publishes from {0} for {1:0} s: forgotten until it says hello again", node, HelloForgottenAfter.TotalSeconds);
+        }
+    }
 
     public static Props Props(IActorRef mediator, IActorRef registry, string selfAddress) =>
         Akka.Actor.Props.Create(() => new ClusterFanOutActor(mediator, registry, selfAddress));

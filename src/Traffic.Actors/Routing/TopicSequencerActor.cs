@@ -25,6 +25,9 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 {
     public const long TakeOverJump = 1_000_000;
     public static readonly TimeSpan AnnounceInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>A forwarder silent this long is forgotten (see <c>_takenFrom</c>).</summary>
+    public static readonly TimeSpan ForwarderForgottenAfter = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan HeadsWait = TimeSpan.FromSeconds(3);
 
     private sealed record Announce
@@ -46,7 +49,10 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private readonly long[] _offsets = new long[Streams.Count];
     private readonly long[] _previous = new long[Streams.Count]; // what the next message's PreviousOffset is
     private readonly LastUpdate?[] _lastUpdates = new LastUpdate?[Topics.Count];
-    private readonly Dictionary<string, long> _takenFrom = new(); // per forwarder: the last number taken
+    // Per forwarder (one per node incarnation): the last number taken, and when it last sent. A node
+    // that left or restarted never sends again under that name: forgotten after ForwarderForgottenAfter
+    // of silence (a forwarder with anything unacknowledged resends every second, so it is never forgotten).
+    private readonly Dictionary<string, (long Taken, DateTimeOffset Heard)> _takenFrom = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <param name="publisher">Where numbered frames go (<see cref="FanOutEntry"/>).</param>
@@ -109,18 +115,31 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
             // A new sequencer starts each forwarder's count where the forwarder says it still waits, so a
             // new publish that overtakes the resent ones is not taken before them (they would then look like repeats).
-            var taken = Math.Max(_takenFrom.TryGetValue(f.Origin, out var last) ? last : 0, f.OldestUnacknowledged - 1);
+            var taken = Math.Max(_takenFrom.TryGetValue(f.Origin, out var last) ? last.Taken : 0, f.OldestUnacknowledged - 1);
             if (f.Number == taken + 1)
             {
                 if (f.Publish is SequencerCommands.PublishEntities entities) Number(entities);
                 else if (f.Publish is SequencerCommands.PublishData data) Number(data);
-                _takenFrom[f.Origin] = f.Number;
                 taken = f.Number;
             }
+            _takenFrom[f.Origin] = (taken, Now);
             if (f.Number <= taken) f.ReplyTo.Tell(new SequencerCommands.ForwardedUpTo(f.Origin, taken));
         });
-        Receive<Announce>(_ => AnnounceHeads());
+        Receive<Announce>(_ =>
+        {
+            AnnounceHeads();
+            ForgetSilentForwarders();
+        });
         Receive<RegistryCommands.Heads>(_ => { }); // a late answer
+    }
+
+    private void ForgetSilentForwarders()
+    {
+        foreach (var (origin, entry) in _takenFrom.Where(e => Now - e.Value.Heard > ForwarderForgottenAfter).ToList())
+        {
+            _takenFrom.Remove(origin);
+            _log.Info("Sequencer forgets forwarder {0} (last number {1}): silent for {2:0} min", origin, entry.Taken, ForwarderForgottenAfter.TotalMinutes);
+        }
     }
 
     private void Number(SequencerCommands.PublishEntities p)

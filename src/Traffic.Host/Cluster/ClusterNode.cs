@@ -82,7 +82,11 @@ public static class ClusterNode
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-websockets", async () =>
             {
                 try { await hub.Ask<Done>(CloseForRestart, CloseAllTimeout); }
-                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException) { }
+                catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+                {
+                    system.Log.Warning("Leaving the cluster: this node's clients were not all closed (1012) within {0:0} s; leaving anyway",
+                        CloseAllTimeout.TotalSeconds);
+                }
                 return Done.Instance;
             });
         });
