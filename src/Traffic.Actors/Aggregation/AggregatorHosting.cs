@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Traffic.Actors.Hosting;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
 
@@ -7,12 +8,12 @@ namespace Traffic.Actors.Aggregation;
 public static class AggregatorHosting
 {
     /// <summary>
-    /// Starts the <see cref="AggregatorActor"/> on this node (the single-node mode); needs the
-    /// <see cref="TopicSequencerActor"/> first (<see cref="TopicSequencerHosting.AddTopicSequencer"/>).
+    /// Starts the <see cref="AggregatorActor"/> on this node (the single-node mode), publishing to the
+    /// <see cref="SequencerInbox"/> (<see cref="TopicSequencerHosting.AddTopicSequencer"/>).
     /// In a cluster the aggregator is a singleton instead (<c>ClusterHosting.AddClusterServices</c>).
     /// </summary>
     public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
-        builder.WithActors((system, registry) =>
+        builder.Needs<SequencerInbox>(nameof(AddAggregator)).Provides<AggregatorActor>().Provides<SnapshotSource>().WithActors((system, registry) =>
         {
             var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, null, metrics), "aggregator");
             registry.Register<AggregatorActor>(aggregator);

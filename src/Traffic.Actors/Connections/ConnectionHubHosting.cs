@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Traffic.Actors.Hosting;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
@@ -7,9 +8,10 @@ namespace Traffic.Actors.Connections;
 
 public static class ConnectionHubHosting
 {
-    /// <summary>Starts the <see cref="ConnectionHubActor"/>; needs the registry and the <see cref="SnapshotSource"/> first.</summary>
+    /// <summary>Starts the <see cref="ConnectionHubActor"/>, whose connections register with the registry and ask the <see cref="SnapshotSource"/>.</summary>
     public static AkkaConfigurationBuilder AddConnectionHub(this AkkaConfigurationBuilder builder, ConnectionSettings settings, TrafficMetrics? metrics = null) =>
-        builder.WithActors((system, registry) =>
+        builder.Needs<TopicRegistryActor>(nameof(AddConnectionHub)).Needs<SnapshotSource>(nameof(AddConnectionHub))
+            .Provides<ConnectionHubActor>().WithActors((system, registry) =>
         {
             var hub = ConnectionHubActor.Props(registry.Get<TopicRegistryActor>(), registry.Get<SnapshotSource>(), settings, metrics);
             registry.Register<ConnectionHubActor>(system.ActorOf(hub, "connections"));

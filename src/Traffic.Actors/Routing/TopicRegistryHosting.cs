@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Traffic.Actors.Hosting;
 using Traffic.Actors.Metrics;
 
 namespace Traffic.Actors.Routing;
@@ -8,6 +9,6 @@ public static class TopicRegistryHosting
     /// <summary>Starts the <see cref="TopicRegistryActor"/> and registers it as <c>IRequiredActor&lt;TopicRegistryActor&gt;</c>.</summary>
     public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder, TrafficMetrics? metrics = null,
         HistorySettings? history = null) =>
-        builder.WithActors((system, registry) =>
+        builder.Provides<TopicRegistryActor>().WithActors((system, registry) =>
             registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics, history), TopicRegistryActor.Name)));
 }

@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Traffic.Actors.Hosting;
 
 namespace Traffic.Actors.Routing;
 
@@ -6,10 +7,12 @@ public static class TopicSequencerHosting
 {
     /// <summary>
     /// Single node: the <see cref="TopicSequencerActor"/> numbers publishes and hands them straight to
-    /// the local registry. Needs <see cref="TopicRegistryHosting.AddTopicRegistry"/> first.
+    /// the local registry (<see cref="TopicRegistryHosting.AddTopicRegistry"/>).
     /// </summary>
     public static AkkaConfigurationBuilder AddTopicSequencer(this AkkaConfigurationBuilder builder) =>
-        builder.WithActors((system, registry) =>
+        builder.Needs<TopicRegistryActor>(nameof(AddTopicSequencer))
+            .Provides<FanOutEntry>().Provides<TopicSequencerActor>().Provides<SequencerInbox>()
+            .WithActors((system, registry) =>
         {
             var topicRegistry = registry.Get<TopicRegistryActor>();
             registry.Register<FanOutEntry>(topicRegistry);

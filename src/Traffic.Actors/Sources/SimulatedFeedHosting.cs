@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Traffic.Actors.Hosting;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Sources.Simulation;
 
@@ -16,9 +17,9 @@ public sealed record SimulationSettings(int Seed, TimeSpan StepInterval)
 
 public static class SimulatedFeedHosting
 {
-    /// <summary>Starts the simulated city feed; needs <see cref="AggregatorHosting.AddAggregator"/> first.</summary>
+    /// <summary>Starts the simulated city feed, which feeds the <see cref="AggregatorActor"/> (<see cref="AggregatorHosting.AddAggregator"/>).</summary>
     public static AkkaConfigurationBuilder AddSimulatedFeed(this AkkaConfigurationBuilder builder, SimulationSettings settings) =>
-        builder.WithActors((system, registry) =>
+        builder.Needs<AggregatorActor>(nameof(AddSimulatedFeed)).WithActors((system, registry) =>
         {
             var aggregator = registry.Get<AggregatorActor>();
             var simulation = new SteppedSimulation(settings.Seed, system.Scheduler.Now, settings.StepInterval);

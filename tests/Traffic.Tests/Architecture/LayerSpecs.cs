@@ -16,7 +16,7 @@ public sealed class LayerSpecs
     /// <summary>Traffic.Actors, bottom first. Each entry is one layer; a layer may hold several namespaces that do not know each other.</summary>
     public static readonly string[][] ActorLayers =
     [
-        ["Traffic.Actors.Protocol"],
+        ["Traffic.Actors.Protocol", "Traffic.Actors.Hosting"],
         ["Traffic.Actors.Metrics", "Traffic.Actors.Transport"],
         ["Traffic.Actors.Routing"],
         ["Traffic.Actors.Aggregation"],

@@ -1,0 +1,29 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Hosting;
+using Traffic.Actors.Metrics;
+using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
+
+namespace Traffic.Actors.Cluster;
+
+/// <summary>The city's state in a cluster: one aggregator, copied to every node.</summary>
+public static class AggregatorSingletonHosting
+{
+    /// <summary>
+    /// The <see cref="AggregatorActor"/> runs once in the cluster (a singleton, on the oldest node) and
+    /// <c>IRequiredActor&lt;AggregatorActor&gt;</c> is its proxy. It replicates its state through the
+    /// <see cref="FanOutEntry"/> (DistributedPubSub) and, when it starts on a node, starts from that node's
+    /// replica (<see cref="SnapshotReplicaHosting.AddSnapshotReplica"/>, found when it starts).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddAggregatorSingleton(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
+        TrafficMetrics? metrics = null) =>
+        builder.Needs<SequencerInbox>(nameof(AddAggregatorSingleton)).Needs<FanOutEntry>(nameof(AddAggregatorSingleton))
+            .Provides<AggregatorActor>()
+            .WithSingleton<AggregatorActor>(ClusterHosting.AggregatorSingletonName,
+                (_, registry, _) => AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, replicas: registry.Get<FanOutEntry>(), metrics,
+                    restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null),
+                new ClusterSingletonOptions { LogSingletonIdentificationFailure = false });
+}

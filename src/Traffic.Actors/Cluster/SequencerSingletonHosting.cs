@@ -1,0 +1,29 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
+using Traffic.Actors.Aggregation;
+using Traffic.Actors.Hosting;
+using Traffic.Actors.Metrics;
+using Traffic.Actors.Routing;
+using Traffic.Actors.Sources;
+
+namespace Traffic.Actors.Cluster;
+
+/// <summary>Numbering in a cluster: one sequencer for every node, reached through each node's forwarder.</summary>
+public static class SequencerSingletonHosting
+{
+    /// <summary>
+    /// The <see cref="TopicSequencerActor"/> runs once in the cluster (a singleton, on the oldest node,
+    /// beside the aggregator) and <c>IRequiredActor&lt;TopicSequencerActor&gt;</c> is its proxy; the
+    /// <see cref="SequencerInbox"/> is this node's <see cref="PublishForwarderActor"/>, which resends each
+    /// publish until the sequencer has it, even while the singleton moves.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddSequencerSingleton(this AkkaConfigurationBuilder builder) =>
+        builder.Needs<FanOutEntry>(nameof(AddSequencerSingleton)).Needs<TopicRegistryActor>(nameof(AddSequencerSingleton))
+            .Provides<TopicSequencerActor>().Provides<SequencerInbox>()
+            .WithSingleton<TopicSequencerActor>(ClusterHosting.SequencerSingletonName,
+                (_, registry, _) => TopicSequencerActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>()),
+                new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
+            .WithActors((system, registry) => registry.Register<SequencerInbox>(
+                system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>()), "publish-forwarder")));
+}
