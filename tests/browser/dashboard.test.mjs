@@ -53,7 +53,7 @@ test('the page loads and shows the snapshot: every topic, the map, the connectio
 });
 
 test('an UPDATE and an ALERT posted to /api/publish appear on the page', async () => {
-  // A service of its own on the seed's schedule: the shared one's weather UPDATE every 2 s could
+  // A service of its own on the default schedule (the original topic table): the shared one's weather UPDATE every 2 s could
   // replace the posted list before a loaded machine draws it.
   const own = new Service({});
   await own.start();

@@ -11,7 +11,7 @@ using Traffic.Actors.Sources;
 namespace Traffic.Actors.Cluster;
 
 /// <summary>
-/// Binary serializer for the messages that cross between nodes (bound in <c>hocon/cluster.hocon</c>).
+/// Binary serializer for the messages that cross between nodes (bound in code: <see cref="ClusterHosting.WithTrafficSerializer"/>).
 /// A publish travels as the frame encoded at its origin: one byte of message type, one of topic,
 /// then the frame's UTF-8 JSON as it is; the receiving node rebuilds the <see cref="ServerFrame"/>
 /// around those bytes and every subscriber there gets that one instance. Entities travel as their

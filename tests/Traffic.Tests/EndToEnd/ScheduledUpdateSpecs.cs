@@ -9,7 +9,7 @@ public sealed class ScheduledUpdateSpecs : IAsyncLifetime
 
     public async Task InitializeAsync() => _service = await RunningService.StartAsync(new Dictionary<string, string?>
     {
-        // Short schedules for cameras and weather; the others stay at their seed intervals.
+        // Short schedules for cameras and weather; the others stay at their default intervals (the original topic table).
         ["UPDATE_INTERVALS_MS"] = "cameras=200,weather=200",
     });
 
