@@ -1,5 +1,5 @@
-// Bytes per client per minute on the simulated city, with and without delta UPDATEs (issue 11).
-// Starts the built Traffic.Host on 127.0.0.1 with the default schedule (the seed's table) and
+// Bytes per client per minute on the simulated city, with and without delta UPDATEs (added 2026-11-29).
+// Starts the built Traffic.Host on 127.0.0.1 with the default schedule (the original design's topic table) and
 // the simulated feed, connects two clients to every topic (one with delta=true, one without), and
 // counts the UTF-8 bytes of the messages each receives after its SNAPSHOT, per topic.
 //   node --experimental-websocket bench/client-bytes.mjs [seconds=300] [results-file.md]

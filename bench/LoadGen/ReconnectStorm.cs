@@ -33,7 +33,7 @@ public sealed class StreamLog
     public void SetLast(long offset) => Volatile.Write(ref _last, offset);
 }
 
-/// <summary>Reconnect storm (issue 9): every subscriber drops at once and comes back with its position.</summary>
+/// <summary>Reconnect storm (added with resume, 2026-11-29): every subscriber drops at once and comes back with its position.</summary>
 public sealed partial class Scenarios
 {
     private const int AccidentsTopic = 3; // Topics.All[3]

@@ -110,10 +110,10 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
 
     // ---------------------------------------------------------------- seed-load
     /// <summary>
-    /// The seed's promise: 1000 clients, 1000 msg/s, &lt; 50 ms average latency. Interpretation:
+    /// The original design's promise: 1000 clients, 1000 msg/s, &lt; 50 ms average latency. Interpretation:
     /// N clients, client i subscribed to the single topic i mod 6 (?topics=...); publishes go
     /// round-robin over the 6 topics. Step 1: 60 publishes/s = 10 messages/s reaching every client
-    /// (10 000 deliveries/s). Step 2: 1000 publishes/s (the seed's 1000 msg/s into the service),
+    /// (10 000 deliveries/s). Step 2: 1000 publishes/s (the original design's 1000 msg/s into the service),
     /// about 167 messages/s per client, 166 667 deliveries/s.
     /// </summary>
     private async Task<ScenarioResult> SeedLoadAsync()
@@ -154,7 +154,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
 
     // ---------------------------------------------------------------- burst
     /// <summary>
-    /// Burst fan-out (issue 12's method): N subscribers of one topic; then, several times, M messages
+    /// Burst fan-out (the method of the 2026-11-30 hot-path round): N subscribers of one topic; then, several times, M messages
     /// published as fast as the publisher's fixed number of POSTs in flight allows. Deliveries/s =
     /// delivered / (first publish -> last delivery). The first burst is a warm-up, not counted; the
     /// headline is the median over the others.

@@ -1,21 +1,21 @@
 'use strict';
 // Benchmark baseline: the service's original design (its protocol: docs/protocol.md), on Node `ws`.
 //
-// The WebSocketService class below follows the seed's class definition: a Map of clients
+// The WebSocketService class below follows the original design's class definition: a Map of clients
 // ({ ws, topics, lastPing }), a heartbeat that pings every 10 s and terminates clients silent
 // for 30 s, an initial snapshot, broadcast / broadcastToTopic, getClientCount /
 // getTopicSubscribers, and subscribe / unsubscribe / ping handling. It is plain JavaScript
-// (the seed is TypeScript) so that it runs on Node without a build step.
+// (the original design is TypeScript) so that it runs on Node without a build step.
 //
-// Changes from the seed, and only these:
-//  * FIX: the seed's topic filter compared the wrong field, so per-topic delivery never matched.
+// Changes from the original design, and only these:
+//  * FIX: the original design's topic filter compared the wrong field, so per-topic delivery never matched.
 //    Here the filter compares the message's `topic` with the client's topics (or 'all'). This is
 //    the minimum needed for topic delivery to work at all.
-//  * Kept as in the seed: nothing limits what is queued for a slow client (ws buffers without
+//  * Kept as in the original design: nothing limits what is queued for a slow client (ws buffers without
 //    bound), and the message is JSON.stringify'd once per broadcast.
 //  * Added for the benchmark contract: `?topics=a,b` on the connection URL (default 'all'), and a
 //    plain `http` server with POST /api/publish (X-Api-Key), GET /api/stats and GET /health.
-//    No express: the seed's express app only hosts the HTTP server.
+//    No express: the original design's express app only hosts the HTTP server.
 // Environment: WS_HOST (default 0.0.0.0), WS_PORT (default 5000), PUBLISH_API_KEY (default 'bench').
 
 const http = require('http');

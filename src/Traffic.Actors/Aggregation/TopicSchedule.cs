@@ -2,7 +2,7 @@ using Traffic.Actors.Protocol;
 
 namespace Traffic.Actors.Aggregation;
 
-/// <summary>How often each topic's scheduled UPDATE goes out (the seed's topic table by default).</summary>
+/// <summary>How often each topic's scheduled UPDATE goes out (the original design's topic table by default).</summary>
 public sealed record TopicSchedule(IReadOnlyDictionary<Topic, TimeSpan> Intervals)
 {
     public static TopicSchedule Default { get; } = new(new Dictionary<Topic, TimeSpan>

@@ -3,7 +3,7 @@ using Traffic.Actors.Protocol;
 namespace Traffic.Actors.Ingest;
 
 /// <summary>
-/// Which NGSI-LD entity type feeds which topic. The default follows the seed's topic table; congestion
+/// Which NGSI-LD entity type feeds which topic. The default follows the original design's topic table; congestion
 /// comes from its own entity type (<c>CongestionZone</c>, as the simulation sends it), not derived from
 /// TrafficFlowObserved: a zone is an area with its own level, and a flow's own <c>congested</c> flag
 /// already reaches clients on <c>patterns</c> (docs/ngsi-ld.md).

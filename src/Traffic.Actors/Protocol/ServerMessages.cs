@@ -178,7 +178,7 @@ public static class ServerMessages
             WriteTimestamp(w, now);
         });
 
-    /// <summary>ISO 8601 UTC with milliseconds, as the seed's examples: 2025-11-29T10:30:00.000Z.</summary>
+    /// <summary>ISO 8601 UTC with milliseconds, as the original protocol's examples: 2025-11-29T10:30:00.000Z.</summary>
     public static string FormatTimestamp(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

@@ -1,6 +1,6 @@
 namespace Traffic.Actors.Protocol;
 
-/// <summary>The data topics of the seed's topic table. `all` is not a topic: it is every one of them.</summary>
+/// <summary>The data topics of the original design's topic table. `all` is not a topic: it is every one of them.</summary>
 public enum Topic : byte
 {
     Cameras = 0,
@@ -24,7 +24,7 @@ public static class Topics
 
     public static string WireName(this Topic topic) => Names[(int)topic];
 
-    /// <summary>Parses a wire name exactly as the seed spells it (case-sensitive: `airQuality`).</summary>
+    /// <summary>Parses a wire name exactly as the original protocol spells it (case-sensitive: `airQuality`).</summary>
     public static bool TryParse(string? name, out Topic topic)
     {
         var index = name is null ? -1 : Array.IndexOf(Names, name);

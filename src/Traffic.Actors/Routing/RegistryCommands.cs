@@ -38,7 +38,7 @@ public static class RegistryCommands
     /// <summary>Delivers a frame to every subscriber of one topic.</summary>
     public sealed record PublishToTopic(Topic Topic, ServerFrame Frame);
 
-    /// <summary>Delivers a frame to every connected client, whatever its topics (the seed's broadcast).</summary>
+    /// <summary>Delivers a frame to every connected client, whatever its topics (the original design's broadcast).</summary>
     public sealed record PublishToAll(ServerFrame Frame);
 
     public sealed record GetStats
@@ -46,6 +46,6 @@ public static class RegistryCommands
         public static readonly GetStats Instance = new();
     }
 
-    /// <summary>The seed's getClientCount and getTopicSubscribers, for every topic.</summary>
+    /// <summary>The original design's getClientCount and getTopicSubscribers, for every topic.</summary>
     public sealed record Stats(int Clients, IReadOnlyDictionary<Topic, int> Subscribers);
 }

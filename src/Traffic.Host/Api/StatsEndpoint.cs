@@ -8,7 +8,7 @@ using Traffic.Host.Configuration;
 namespace Traffic.Host.Api;
 
 /// <summary>
-/// GET /api/stats (the seed's getClientCount and getTopicSubscribers), for this node or, with
+/// GET /api/stats (the original design's getClientCount and getTopicSubscribers), for this node or, with
 /// <c>?scope=cluster</c>, for every node of the cluster and in total. Health checks: <see cref="HealthEndpoints"/>.
 /// </summary>
 public static class StatsEndpoint

@@ -8,8 +8,8 @@ using Traffic.Actors.Ingest;
 namespace Traffic.Host.Configuration;
 
 /// <summary>
-/// Every service setting, read once at start from configuration (environment variables, seed-style
-/// names; see README). A bad value stops the start with a message naming the variable.
+/// Every service setting, read once at start from configuration (environment variables, the
+/// original design's names; see README). A bad value stops the start with a message naming the variable.
 /// </summary>
 public sealed record ServiceOptions
 {
