@@ -48,10 +48,17 @@ test('an UPDATE published through the API replaces its topic; an ALERT is report
   const c = client(service.ws, { topics: ['weather', 'accidents'] });
   await next(c, 'snapshot');
   const weather = [{ id: 'urn:test:Weather:1', name: 'Test weather', temperature: 41 }];
-  const updated = next(c, 'update', u => u.topic === 'weather' && u.data?.[0]?.id === 'urn:test:Weather:1');
+  // The state as the client holds it when that UPDATE arrives: a scheduled UPDATE of the simulated
+  // weather (every second here) may replace it again before this test's code runs on.
+  let held;
+  const updated = next(c, 'update', u => {
+    if (u.topic !== 'weather' || u.data?.[0]?.id !== 'urn:test:Weather:1') return false;
+    held = c.getState().topics.weather;
+    return true;
+  });
   await service.publish('UPDATE', 'weather', weather);
   await updated;
-  assert.deepEqual(c.getState().topics.weather, weather);
+  assert.deepEqual(held, weather);
 
   const alerted = next(c, 'alert', a => a.data?.id === 'urn:test:Accident:1');
   await service.publish('ALERT', 'accidents', { id: 'urn:test:Accident:1', severity: 'high' });
