@@ -111,7 +111,7 @@ start_servers() {
     (
       cd "$(dirname "$OURS_DLL")"
       ulimit -n "$FDS" 2> /dev/null || true
-      export WS_HOST=127.0.0.1 WS_PORT="${http[$i]}" PUBLISH_API_KEY=bench SIMULATOR_ENABLED=false
+      export WS_HOST=127.0.0.1 WS_PORT="${http[$i]}" PUBLISH_API_KEY=bench-publish-key SIMULATOR_ENABLED=false
       export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
       # shellcheck disable=SC2086
       [[ -n "$NODE_ENV" ]] && export $NODE_ENV

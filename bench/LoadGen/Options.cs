@@ -12,7 +12,7 @@ public sealed class Options
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
           --ws-path PATH       WebSocket path                                                  [/ws]
-          --key KEY            X-Api-Key for /api/publish                                      [bench]
+          --key KEY            X-Api-Key for /api/publish                                      [bench-publish-key]
           --server-pid PID     read the server's CPU and RSS from /proc/PID
           --target NAME        label of the server under test (plain, node, ours, ...)        [unknown]
           --smoke              tiny parameters: small N, one short step
@@ -49,7 +49,7 @@ public sealed class Options
     public string Scenario = "";
     public Uri Url = new("http://127.0.0.1:5000");
     public string WsPath = "/ws";
-    public string Key = "bench";
+    public string Key = "bench-publish-key";
     public int? ServerPid;
     public string Target = "unknown";
     public bool Smoke;

@@ -10,7 +10,7 @@ const WebSocket = require('ws');
 
 const [mode, url, ...rest] = process.argv.slice(2);
 const target = new URL(url || 'http://127.0.0.1:5000');
-const apiKey = process.env.PUBLISH_API_KEY || 'bench';
+const apiKey = process.env.PUBLISH_API_KEY || 'bench-publish-key';
 
 // A bare TCP WebSocket client: the only way to see each frame's size on the wire and its RSV1 bit.
 function rawClient(offer, onFrame) {

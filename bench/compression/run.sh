@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 
 SERVER_PID=""
 start_server() { # extra env assignments
-  env WS_HOST=127.0.0.1 WS_PORT="$PORT" PUBLISH_API_KEY=bench Logging__LogLevel__Default=Warning \
+  env WS_HOST=127.0.0.1 WS_PORT="$PORT" PUBLISH_API_KEY=bench-publish-key Logging__LogLevel__Default=Warning \
       "$@" \
       taskset -c "${SERVER_CPU:-0}" dotnet "$DLL" > "$OUT/$STAMP-server.log" 2>&1 &
   SERVER_PID=$!

@@ -36,6 +36,7 @@ public static class TrafficApp
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
 
         var options = ServiceOptions.From(builder.Configuration);
+        options.CheckKeys(builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(options);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
@@ -51,6 +52,8 @@ public static class TrafficApp
         builder.Services.AddSingleton(new ConnectionLimiter(options.Admission.MaxConnections, options.Admission.MaxConnectionsPerAddress));
         builder.Services.AddSingleton<WebSocketAdmission>();
         builder.Services.AddPublishRateLimiting(options);
+        builder.Services.AddSingleton(services => new FailedKeyAttempts(options.KeyFailuresPerMinute,
+            services.GetRequiredService<ILogger<FailedKeyAttempts>>()));
         builder.Services.AddSingleton(services => new TrafficMetrics(
             services.GetRequiredService<IMeterFactory>().Create(TrafficMetrics.MeterName)));
         builder.Services.AddOpenTelemetry()
@@ -67,6 +70,9 @@ public static class TrafficApp
         if (options.Ingest is not null) builder.Services.AddNgsiLdIngest(options);
 
         var app = builder.Build();
+        if (options.Ingest is not null && options.NotifyApiKey is null && options.PublishApiKey is not null)
+            app.Logger.LogWarning("POST /ngsi-ld/notify takes the publish key (PUBLISH_API_KEY), which the broker's subscription then holds in clear text: " +
+                                  "set NGSI_LD_NOTIFY_KEY to give notifications a key of their own");
         app.UseForwardedHeaders(forwarded);
         app.UseStatusCodePages();
         UseDashboard(app);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const hostDll = process.env.TRAFFIC_HOST_DLL
   ?? path.join(repo, 'src', 'Traffic.Host', 'bin', process.env.CONFIGURATION ?? 'Release', 'net10.0', 'Traffic.Host.dll');
-export const API_KEY = 'test-key';
+export const API_KEY = 'test-publish-key-js';
 
 /** A port nobody listens on right now (the OS's choice). */
 export function freePort() {

@@ -11,7 +11,7 @@ string[] topics = ["cameras", "weather", "airQuality", "accidents", "patterns", 
 const int AllTopics = (1 << 6) - 1;
 var host = Environment.GetEnvironmentVariable("WS_HOST") ?? "0.0.0.0";
 var port = Environment.GetEnvironmentVariable("WS_PORT") ?? "5000";
-var apiKey = Environment.GetEnvironmentVariable("PUBLISH_API_KEY") ?? "bench";
+var apiKey = Environment.GetEnvironmentVariable("PUBLISH_API_KEY") ?? "bench-publish-key";
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseUrls($"http://{host}:{port}");

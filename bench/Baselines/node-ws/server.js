@@ -16,7 +16,7 @@
 //  * Added for the benchmark contract: `?topics=a,b` on the connection URL (default 'all'), and a
 //    plain `http` server with POST /api/publish (X-Api-Key), GET /api/stats and GET /health.
 //    No express: the original design's express app only hosts the HTTP server.
-// Environment: WS_HOST (default 0.0.0.0), WS_PORT (default 5000), PUBLISH_API_KEY (default 'bench').
+// Environment: WS_HOST (default 0.0.0.0), WS_PORT (default 5000), PUBLISH_API_KEY (default 'bench-publish-key').
 
 const http = require('http');
 const { WebSocketServer, WebSocket } = require('ws');
@@ -164,7 +164,7 @@ function topicsFromUrl(url) {
 // ---- HTTP side: publish / stats / health -------------------------------------------------
 const HOST = process.env.WS_HOST || '0.0.0.0';
 const PORT = Number(process.env.WS_PORT || 5000);
-const API_KEY = process.env.PUBLISH_API_KEY || 'bench';
+const API_KEY = process.env.PUBLISH_API_KEY || 'bench-publish-key';
 
 const server = http.createServer((req, res) => {
   const path = req.url.split('?')[0];

@@ -28,9 +28,9 @@ public static class PublishEndpoint
             .RequireRateLimiting(PublishRateLimiting.PolicyName);
 
     private static async Task<IResult> Publish(HttpRequest request, ServiceOptions options, IRequiredActor<SequencerInbox> sequencer,
-        TrafficMetrics metrics, ILoggerFactory loggers)
+        TrafficMetrics metrics, ILoggerFactory loggers, FailedKeyAttempts failures)
     {
-        if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
+        if (ApiKeyCheck.Refusal(request, ApiKey.Publish(options), failures) is { } refusal) return refusal;
         // application/json or application/*+json, any charset (ASP.NET Core's own test).
         if (!request.HasJsonContentType())
             return Refuse(loggers, StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",

@@ -26,7 +26,7 @@ public static class PublishRateLimiting
         {
             limiter.AddPolicy(PolicyName, context =>
             {
-                if (rate == 0 || ApiKeyCheck.MatchingKey(context.Request, options) is not { } key)
+                if (rate == 0 || ApiKeyCheck.MatchingKey(context.Request, ApiKey.Publish(options)) is not { } key)
                     return RateLimitPartition.GetNoLimiter("");
                 return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                 {

@@ -17,6 +17,12 @@ public sealed record ServiceOptions
     public int Port { get; init; } = 5000;
     public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
     public string? PublishApiKey { get; init; }
+
+    /// <summary>The key of POST /ngsi-ld/notify (NGSI_LD_NOTIFY_KEY); null: the publish key is taken.</summary>
+    public string? NotifyApiKey { get; init; }
+
+    /// <summary>Wrong or missing keys one client address may send a minute before it gets 429 (API_KEY_FAILURES_PER_MINUTE).</summary>
+    public int KeyFailuresPerMinute { get; init; } = 10;
     public TopicSchedule Schedule { get; init; } = TopicSchedule.Default;
     public bool SimulatorEnabled { get; init; } = true;
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
@@ -58,6 +64,8 @@ public sealed record ServiceOptions
                 MessageBurst = Integer(config, "CLIENT_MESSAGE_BURST", defaults.Connection.MessageBurst, min: 1, max: 1_000_000),
             },
             PublishApiKey = config["PUBLISH_API_KEY"] is { Length: > 0 } key ? key : null,
+            NotifyApiKey = config["NGSI_LD_NOTIFY_KEY"] is { Length: > 0 } notifyKey ? notifyKey : null,
+            KeyFailuresPerMinute = Integer(config, "API_KEY_FAILURES_PER_MINUTE", defaults.KeyFailuresPerMinute, min: 1, max: 1_000_000),
             Schedule = schedule,
             // SIMULATOR_ENABLED=false turns the simulator off whatever SOURCES says (older deployments, specs).
             SimulatorEnabled = sources.Simulator && Boolean(config, "SIMULATOR_ENABLED", defaults.SimulatorEnabled),
@@ -78,6 +86,19 @@ public sealed record ServiceOptions
             Admission = AdmissionSettings.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
             Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
         };
+    }
+
+    /// <summary>A key anyone could guess in a day is refused outside Development.</summary>
+    public const int MinKeyLength = 16;
+
+    /// <summary>Outside Development every key set is at least <see cref="MinKeyLength"/> characters long.</summary>
+    public void CheckKeys(bool development)
+    {
+        if (development) return;
+        foreach (var (name, key) in new[] { ("PUBLISH_API_KEY", PublishApiKey), ("NGSI_LD_NOTIFY_KEY", NotifyApiKey) })
+            if (key is { Length: < MinKeyLength })
+                throw new ServiceConfigurationException(
+                    $"{name} is {key.Length} characters long; a key needs at least {MinKeyLength} (ASPNETCORE_ENVIRONMENT=Development allows a short one while developing)");
     }
 
     private static TimeSpan Milliseconds(IConfiguration config, string name, TimeSpan fallback) =>

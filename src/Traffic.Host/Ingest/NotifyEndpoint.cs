@@ -28,10 +28,10 @@ public static class NotifyEndpoint
         app.MapPost("/ngsi-ld/notify", Notify).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
 
     private static async Task<IResult> Notify(HttpRequest request, HttpResponse response, ServiceOptions options, IngestService ingest,
-        IngestMetrics metrics, ILoggerFactory loggers)
+        IngestMetrics metrics, ILoggerFactory loggers, FailedKeyAttempts failures)
     {
         var log = loggers.CreateLogger(typeof(NotifyEndpoint));
-        if (ApiKeyCheck.Refusal(request, options) is { } refusal) return refusal;
+        if (ApiKeyCheck.Refusal(request, ApiKey.Notify(options), failures) is { } refusal) return refusal;
         if (!request.HasJsonContentType()) // application/json and application/ld+json (any +json)
             return Refuse(log, StatusCodes.Status415UnsupportedMediaType, "Unsupported content type",
                 $"A notification is application/json or application/ld+json, not {(request.ContentType is { Length: > 0 } sent ? $"\"{sent}\"" : "missing")}.");

@@ -17,7 +17,7 @@ namespace Traffic.Tests.Cluster;
 [Collection(LocalCluster.Name)]
 public sealed class ClusterTlsSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string ApiKey = "tls-key";
+    private const string ApiKey = "tls-spec-publish-key";
 
     private sealed record Node(string Name, ChildProcess Process, int HttpPort, int AkkaPort, HttpClient Http)
     {

@@ -21,7 +21,7 @@ namespace Traffic.Tests.Cluster;
 [Collection(LocalCluster.Name)]
 public sealed class MultiProcessClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string ApiKey = "e2e-key";
+    private const string ApiKey = "e2e-spec-publish-key";
     private static readonly TimeSpan AccidentsInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(2);
 

@@ -29,6 +29,8 @@ public sealed class StartupSpecs
 
     [Theory]
     [InlineData("WS_PORT", "abc", "WS_PORT=\"abc\" is not a whole number between 0 and 65535")]
+    [InlineData("PUBLISH_API_KEY", "dev-key", "PUBLISH_API_KEY is 7 characters long; a key needs at least 16")]
+    [InlineData("NGSI_LD_NOTIFY_KEY", "short", "NGSI_LD_NOTIFY_KEY is 5 characters long; a key needs at least 16")]
     [InlineData("HEARTBEAT_INTERVAL_MS", "-5", "HEARTBEAT_INTERVAL_MS=\"-5\"")]
     [InlineData("SIMULATOR_ENABLED", "maybe", "SIMULATOR_ENABLED=\"maybe\" is not true or false")]
     [InlineData("AKKA_SEED_NODES", "10.0.0.1", "AKKA_SEED_NODES: \"10.0.0.1\" is not a seed node")]
