@@ -10,6 +10,7 @@ namespace Traffic.Tests.Cluster;
 /// naming AKKA_TLS_CERT_PATH) unless AKKA_TLS=off says so.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class ClusterSecurityStartupSpecs
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace Traffic.Tests.Cluster;
 /// condition with a bound; every process is ended by its PID.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class ClusterTlsSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string ApiKey = "tls-spec-publish-key";

@@ -22,6 +22,7 @@ public sealed class ThreeNodes : IAsyncLifetime
 }
 
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class CrossNodeSpecs(ThreeNodes fixture) : IClassFixture<ThreeNodes>
 {
     private LocalCluster Cluster => fixture.Cluster;

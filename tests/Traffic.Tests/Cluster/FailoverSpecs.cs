@@ -14,6 +14,7 @@ namespace Traffic.Tests.Cluster;
 /// leaves or crashes, and scheduled UPDATEs resume on the others. Each spec has its own three nodes.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class FailoverSpecs(ITestOutputHelper output)
 {
     private static readonly TimeSpan AccidentsInterval = TimeSpan.FromMilliseconds(300);

@@ -19,6 +19,7 @@ namespace Traffic.Tests.Cluster;
 /// Every wait is bounded, and every process is ended by its PID.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class MultiProcessClusterSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string ApiKey = "e2e-spec-publish-key";

@@ -12,6 +12,7 @@ namespace Traffic.Tests.Cluster;
 /// (id 1) is refused, whatever the type, and nothing of ours is sent through it.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class TypeNameJsonSpecs
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Traffic.Tests.EndToEnd;
 /// first, then only what changed since its last UPDATE of the topic; applying them gives exactly the
 /// list a client without deltas gets at the same offset. Clients that did not ask see no change.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class DeltaUpdateSpecs : IAsyncLifetime
 {
     private RunningService _service = null!;

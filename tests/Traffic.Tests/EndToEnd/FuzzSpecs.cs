@@ -16,6 +16,7 @@ namespace Traffic.Tests.EndToEnd;
 /// afterwards. Bounded in count (<see cref="Workers"/> x <see cref="CasesPerWorker"/> cases) and in
 /// time (<see cref="FuzzBudget"/>); the seed is fixed and printed (FUZZ_SEED=N replays another).
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class FuzzSpecs(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int DefaultSeed = 20261129;

@@ -4,6 +4,7 @@ using Xunit;
 namespace Traffic.Tests.EndToEnd;
 
 [Collection(MetricsCollection.Name)]
+[Trait("Speed", "Slow")]
 public sealed class HeartbeatSpecs : IAsyncLifetime
 {
     private RunningService _service = null!;

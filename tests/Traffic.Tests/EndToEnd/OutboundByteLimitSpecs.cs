@@ -5,6 +5,7 @@ using Xunit;
 namespace Traffic.Tests.EndToEnd;
 
 [Collection(MetricsCollection.Name)]
+[Trait("Speed", "Slow")]
 public sealed class OutboundByteLimitSpecs
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Traffic.Tests.EndToEnd;
 /// (the runtime's keep-alive timer alone would make it 1.25 times that). Measured with a raw
 /// client that answers every PING and notes when it arrived.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class PingIntervalSpecs(ITestOutputHelper output)
 {
     [Fact]

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Traffic.Tests.EndToEnd;
 
+[Trait("Speed", "Slow")]
 public sealed class ShutdownSpecs
 {
     [Fact]

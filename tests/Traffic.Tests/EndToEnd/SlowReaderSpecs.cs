@@ -12,6 +12,7 @@ namespace Traffic.Tests.EndToEnd;
 /// only ALERTs that overflow its outbound queue close it (1013). Real Kestrel, real WebSocket client.
 /// </summary>
 [Collection(MetricsCollection.Name)]
+[Trait("Speed", "Slow")]
 public sealed class SlowReaderSpecs
 {
     /// <summary>256 KB of data: a few dozen such frames fill the loopback sockets' buffers, after which frames wait in the server's queue.</summary>

@@ -13,6 +13,7 @@ namespace Traffic.Tests.Host;
 /// the readiness health check's body and status, and the serializer bound to what crosses nodes.
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class ReadinessSpecs : IAsyncLifetime
 {
     private RunningService _node = null!;

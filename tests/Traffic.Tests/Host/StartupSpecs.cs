@@ -8,6 +8,7 @@ namespace Traffic.Tests.Host;
 /// What an operator sees when the service cannot start: one line naming the variable to change,
 /// and an exit code (2: a bad setting, 3: the port is taken), never a stack trace.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class StartupSpecs
 {
     private static readonly Dictionary<string, string?> Quiet = new()

@@ -11,6 +11,7 @@ namespace Traffic.Tests.Ingest;
 /// from the replicas, which every upsert reached).
 /// </summary>
 [Collection(LocalCluster.Name)]
+[Trait("Speed", "Slow")]
 public sealed class IngestFailoverSpecs
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Traffic.Tests.Ingest;
 /// metrics collection (alone).
 /// </summary>
 [Collection(MetricsCollection.Name)]
+[Trait("Speed", "Slow")]
 public sealed class PollerSpecs : IAsyncLifetime
 {
     private FakeNgsiLdBroker _broker = null!;

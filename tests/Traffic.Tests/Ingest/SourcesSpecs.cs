@@ -6,6 +6,7 @@ using static Traffic.Tests.Ingest.IngestPayloads;
 namespace Traffic.Tests.Ingest;
 
 /// <summary>SOURCES picks what feeds the aggregator; both feed it through the same seam.</summary>
+[Trait("Speed", "Slow")]
 public sealed class SourcesSpecs
 {
     [Fact]

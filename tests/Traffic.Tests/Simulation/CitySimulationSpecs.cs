@@ -7,6 +7,7 @@ using Xunit;
 
 namespace Traffic.Tests.Simulation;
 
+[Trait("Speed", "Slow")]
 public sealed class CitySimulationSpecs
 {
     /// <summary>2025-06-01 00:00 local time (UTC+7).</summary>

@@ -17,6 +17,7 @@ namespace Traffic.Tests.Simulation;
 /// The simulated city moves on a fixed grid of steps, so a new feed (after a fail-over) that knows
 /// only the seed and the clock (origin, steps taken) continues the same city.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class SteppedSimulationSpecs(ITestOutputHelper output) : TestKit(VirtualTime.Config)
 {
     private const int Seed = 20251129;
