@@ -1,7 +1,8 @@
 // Build, test and run the traffic real-time service.  dotnet tool restore && dotnet cake --target=<Task>
 //   Run        the service in the foreground (Ctrl+C, or SIGTERM to this process, stops it)
 //   Test       the whole suite: .NET specs, then the client library's Node tests and the dashboard's
-//              browser tests (installs nginx, Chromium and the npm packages first when missing: see TestTools)
+//              browser tests (installs nginx, Chromium and the npm packages first when missing: see TestTools);
+//              --fast: only the fast .NET specs of both projects (the inner loop; no Node, browser or multi-process specs)
 //   TestTools  what the suite needs besides .NET (nginx, chromium, tests/node_modules)
 //   TestJavaScript  only the Node and browser tests
 //   Build      restore once, build with warnings as errors
