@@ -5,7 +5,6 @@ using Traffic.Actors.Aggregation;
 using Traffic.Actors.Hosting;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
-using Traffic.Actors.Sources;
 
 namespace Traffic.Actors.Cluster;
 

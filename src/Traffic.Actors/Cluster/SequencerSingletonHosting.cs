@@ -1,11 +1,7 @@
 using Akka.Cluster.Hosting;
-using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Hosting;
-using Traffic.Actors.Aggregation;
 using Traffic.Actors.Hosting;
-using Traffic.Actors.Metrics;
 using Traffic.Actors.Routing;
-using Traffic.Actors.Sources;
 
 namespace Traffic.Actors.Cluster;
 
