@@ -58,6 +58,9 @@ public sealed class ConnectionActor : UntypedActor
     private ICancelable? _heartbeat;
     private ICancelable? _closeTimeout;
     private DateTimeOffset _lastHeard;
+    private static readonly TimeSpan BadInputLogInterval = TimeSpan.FromSeconds(1);
+    private DateTimeOffset _lastBadInputLogged = DateTimeOffset.MinValue;
+    private int _badInputNotLogged;
     private DateTimeOffset _connectedAt;
     private string _ending = "stopped by the server"; // how the connection ended, for its disconnect line
     private bool _closedByServer;
@@ -304,10 +307,19 @@ public sealed class ConnectionActor : UntypedActor
         _registry.Tell(new RegistryCommands.SetSubscriptions(Self, _socket, next, ack));
     }
 
+    /// <summary>Answers bad input with an ERROR; logs it at most once a second per connection (a client cannot flood the log).</summary>
     private void Reject(string code, string message)
     {
-        Log.Info("Client {0} sent bad input ({1}): {2}", ClientId, code, message);
-        _socket.TrySend(ServerMessages.Error(code, message, Now));
+        var now = Now;
+        if (now - _lastBadInputLogged >= BadInputLogInterval)
+        {
+            var more = _badInputNotLogged == 0 ? "" : $" (and {_badInputNotLogged} more bad inputs in the last second, not logged)";
+            Log.Info("Client {0} sent bad input ({1}): {2}{3}", ClientId, code, ClientText.Safe(message), more);
+            _lastBadInputLogged = now;
+            _badInputNotLogged = 0;
+        }
+        else _badInputNotLogged++;
+        _socket.TrySend(ServerMessages.Error(code, message, now));
     }
 
     private void Heard() => _lastHeard = Now;

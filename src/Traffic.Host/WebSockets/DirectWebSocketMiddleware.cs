@@ -189,7 +189,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     {
         _log ??= services.GetRequiredService<ILoggerFactory>().CreateLogger<DirectWebSocketMiddleware>();
         if (!logged)
-            _log.LogInformation("Refused a request from {Remote}: {Status} {Title}: {Detail}", connection.RemoteEndPoint, status, title, detail);
+            _log.LogInformation("Refused a request from {Remote}: {Status} {Title}: {Detail}", connection.RemoteEndPoint, status, title, ClientText.Safe(detail, 300));
         var output = connection.Transport.Output;
         try
         {

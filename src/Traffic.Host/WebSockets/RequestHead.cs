@@ -1,3 +1,4 @@
+using Traffic.Actors.Protocol;
 using System.Buffers;
 using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -186,7 +187,7 @@ public sealed record RequestHead(string Method, string Target, string Version, I
 
     private static RequestHead? Malformed(out HeadFault fault, string why, string line)
     {
-        var shown = line.Length > 60 ? line[..60] + "..." : line;
+        var shown = ClientText.Safe(line, 60);
         fault = new HeadFault(StatusCodes.Status400BadRequest, "Malformed request head", $"{char.ToUpperInvariant(why[0])}{why[1..]}: \"{shown}\".");
         return null;
     }

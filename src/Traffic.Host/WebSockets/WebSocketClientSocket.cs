@@ -239,7 +239,7 @@ public sealed class WebSocketClientSocket : IClientSocket
     private string ClosedByClient()
     {
         Close(_socket.CloseStatus is { } status ? (int)status : CloseCodes.Normal, "closed by client");
-        return $"client closed ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription})";
+        return $"client closed ({(int?)_socket.CloseStatus} {ClientText.Safe(_socket.CloseStatusDescription)})";
     }
 
     private void NoticeActivity()

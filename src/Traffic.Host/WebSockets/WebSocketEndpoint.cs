@@ -35,7 +35,7 @@ public static class WebSocketEndpoint
         if (outcome is WebSocketAcceptance.Refused refused)
         {
             if (!refused.Logged)
-                log.LogInformation("Refused a WebSocket handshake: {Status} {Title}: {Detail}", refused.Status, refused.Title, refused.Detail);
+                log.LogInformation("Refused a WebSocket handshake: {Status} {Title}: {Detail}", refused.Status, refused.Title, ClientText.Safe(refused.Detail, 300));
             if (refused.ExtraHeader?.Split(": ", 2) is [var name, var value]) context.Response.Headers[name] = value;
             return Results.Problem(statusCode: refused.Status, title: refused.Title, detail: refused.Detail);
         }
