@@ -116,6 +116,15 @@ public static class TrafficApp
         types.Mappings[".ts"] = "text/plain; charset=utf-8"; // the client library's .d.ts, for editors
         app.UseWhen(context => !context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase),
             page => page
+                .Use((context, next) =>
+                {
+                    // The page talks only to the service that serves it, is never framed, and its files are taken for what they say they are.
+                    var headers = context.Response.Headers;
+                    headers.ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+                    headers.XContentTypeOptions = "nosniff";
+                    headers["Referrer-Policy"] = "no-referrer";
+                    return next(context);
+                })
                 .UseDefaultFiles(new DefaultFilesOptions { FileProvider = files })
                 .UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types }));
     }

@@ -52,6 +52,17 @@ test('the page loads and shows the snapshot: every topic, the map, the connectio
   await page.close();
 });
 
+test('a ?ws= pointing at another server is ignored: the page shows only the service that serves it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const warnings = [];
+  page.on('console', m => { if (m.type() === 'warning') warnings.push(m.text()); });
+  await page.goto(`${service.http}/${FAST}&ws=${encodeURIComponent('ws://127.0.0.1:9/ws')}`);
+  await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 60000 });
+  assert.equal(await page.evaluate(() => new URL(globalThis.trafficClient.url).host), new URL(service.http).host);
+  assert.ok(warnings.some(w => w.includes('ignored')), warnings.join('\n'));
+  await page.close();
+});
+
 test('an UPDATE and an ALERT posted to /api/publish appear on the page', async () => {
   // A service of its own on the default schedule (the original topic table): the shared one's weather UPDATE every 2 s could
   // replace the posted list before a loaded machine draws it.

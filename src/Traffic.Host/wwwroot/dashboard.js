@@ -9,10 +9,20 @@ const MAP_WIDTH = 1000;
 const MAP_HEIGHT = 800;
 const MAX_ALERT_ROWS = 100;
 
-// ?ws=ws://host:port/ws to watch another server; ?delta=false for full UPDATEs; ?ping=ms, ?pongTimeout=ms, ?maxBackoff=ms.
+// ?ws=ws://host:port/path for another path of this same server (a link to another server's feed is
+// ignored: the page would show its ALERTs as this service's); ?delta=false for full UPDATEs;
+// ?ping=ms, ?pongTimeout=ms, ?maxBackoff=ms.
 const params = new URLSearchParams(location.search);
 const number = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
-const client = new TrafficClient(params.get('ws') ?? undefined, {
+function ownServer(url) {
+  if (url === null) return undefined;
+  try {
+    if (new URL(url, location.href).host === location.host) return url;
+  } catch { /* not a URL */ }
+  console.warn(`?ws=${url} ignored: the dashboard shows only the service that serves it`);
+  return undefined;
+}
+const client = new TrafficClient(ownServer(params.get('ws')), {
   topics: ['all'],
   delta: params.get('delta') !== 'false',
   pingIntervalMs: number('ping', 5000),
