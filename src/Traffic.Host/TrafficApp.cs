@@ -82,7 +82,7 @@ public static class TrafficApp
         app.UseWebSockets();
         app.MapTrafficWebSockets();
         app.MapPublish();
-        if (options.Ingest is not null) app.MapNgsiLdNotify();
+        app.MapNgsiLdNotify(options); // with the ingest off, an answer that says so
         app.MapStats();
         app.MapTrafficHealthChecks();
         app.MapPrometheusScrapingEndpoint(); // GET /metrics

@@ -63,9 +63,10 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Receive<AggregatorCommands.UpsertEntities>(u =>
         {
             var before = _state[u.Topic];
-            ChangeTopic(u.Topic, EntityMerge.Upsert(before, u.Entities));
+            var merging = u.Mode == AggregatorCommands.UpsertMode.MergeFields;
+            ChangeTopic(u.Topic, EntityMerge.Upsert(before, u.Entities, u.Mode));
             foreach (var alert in u.Alerts.Where(a => EntityMerge.AlertHolds(a, before)))
-                PublishAlert(u.Topic, alert.DataJson);
+                PublishAlert(u.Topic, merging ? EntityMerge.MergedAlertData(alert, before) : alert.DataJson);
             Acknowledge();
         });
         Receive<AggregatorCommands.RemoveEntities>(r =>

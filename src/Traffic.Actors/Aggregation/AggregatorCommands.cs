@@ -19,12 +19,28 @@ public static class AggregatorCommands
 
     // Per-entity changes (the NGSI-LD ingest, docs/ngsi-ld.md): merged into the topic's list by id.
 
+    /// <summary>How an upserted entity meets the one the topic's list already holds under its id.</summary>
+    public enum UpsertMode : byte
+    {
+        /// <summary>The entity replaces the one held (a whole entity: a poll, the simulation).</summary>
+        Replace = 0,
+
+        /// <summary>
+        /// The entity's fields replace those of the one held, the others stay; a field whose value is JSON
+        /// null is removed (a notification may carry only the attributes that changed, docs/ngsi-ld.md).
+        /// Merged by the aggregator, the one owner of the state, so that no node merges into a stale copy.
+        /// </summary>
+        MergeFields = 1,
+    }
+
     /// <summary>
-    /// Inserts or replaces these entities by id in the topic's list (new ids go to its end; the rest of
-    /// the list stays). Each of <paramref name="Alerts"/> is raised at once when its condition holds
-    /// against the state before this change, so that only the owner of the state decides (raised once in a cluster).
+    /// Inserts or replaces (or, with <see cref="UpsertMode.MergeFields"/>, merges into) these entities by id in
+    /// the topic's list (new ids go to its end; the rest of the list stays). Each of <paramref name="Alerts"/> is
+    /// raised at once when its condition holds against the state before this change, so that only the owner of
+    /// the state decides (raised once in a cluster); when merging, its data is merged into the entity held too.
     /// </summary>
-    public sealed record UpsertEntities(Topic Topic, IReadOnlyList<EntityJson> Entities, IReadOnlyList<ConditionalAlert> Alerts)
+    public sealed record UpsertEntities(Topic Topic, IReadOnlyList<EntityJson> Entities, IReadOnlyList<ConditionalAlert> Alerts,
+        UpsertMode Mode = UpsertMode.Replace)
     {
         public UpsertEntities(Topic topic, IReadOnlyList<EntityJson> entities) : this(topic, entities, []) { }
     }
@@ -46,8 +62,18 @@ public static class AggregatorCommands
 
         /// <summary>The previous entity's numeric <c>Field</c> was at or below <c>Threshold</c> (the new one is above: checked by the sender).</summary>
         CrossedAbove = 1,
+
+        /// <summary>
+        /// The id was in the list and its text <c>Field</c> was none of <c>Values</c> (compared ignoring case; absent counts
+        /// as none): the entity has just entered that set (an accident escalated to a severe level; the new value is checked by the sender).
+        /// </summary>
+        EnteredSet = 2,
     }
 
-    /// <summary>An ALERT (<paramref name="DataJson"/>, as <see cref="RaiseAlert"/>) raised if <paramref name="Condition"/> holds for <paramref name="EntityId"/>.</summary>
-    public sealed record ConditionalAlert(string EntityId, AlertCondition Condition, string Field, double Threshold, byte[] DataJson);
+    /// <summary>
+    /// An ALERT (<paramref name="DataJson"/>, as <see cref="RaiseAlert"/>) raised if <paramref name="Condition"/> holds for
+    /// <paramref name="EntityId"/>; <paramref name="Values"/> is the set of <see cref="AlertCondition.EnteredSet"/> (null otherwise).
+    /// </summary>
+    public sealed record ConditionalAlert(string EntityId, AlertCondition Condition, string Field, double Threshold, byte[] DataJson,
+        IReadOnlyList<string>? Values = null);
 }

@@ -125,9 +125,11 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         }),
         ClusterFanOutActor.Hello h => Encoding.UTF8.GetBytes(h.Node),
         SimulationClock c => Write(w => { w.Long(c.OriginUtcTicks); w.Long(c.Step); }),
+        // [topic][mode][entities][alert count]{[id][condition][field][threshold][value count]{[value]}[data]}
         AggregatorCommands.UpsertEntities u => Write(w =>
         {
             w.Byte((byte)u.Topic);
+            w.Byte((byte)u.Mode);
             w.Entities(u.Entities);
             w.Int(u.Alerts.Count);
             foreach (var alert in u.Alerts)
@@ -136,6 +138,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
                 w.Byte((byte)alert.Condition);
                 w.Text(alert.Field);
                 w.Long(BitConverter.DoubleToInt64Bits(alert.Threshold));
+                var values = alert.Values ?? [];
+                w.Int(values.Count);
+                foreach (var value in values) w.Text(value);
                 w.Bytes(alert.DataJson);
             }
         }),
@@ -266,18 +271,21 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             case UpsertEntitiesManifest:
             {
                 var topic = r.Topic();
+                var mode = r.Mode();
                 var entities = r.Entities();
-                // [id length][condition][field length][threshold][data length]
-                var alerts = new AggregatorCommands.ConditionalAlert[r.Count(minBytesEach: 4 + 1 + 4 + 8 + 4)];
+                // [id length][condition][field length][threshold][value count][data length]
+                var alerts = new AggregatorCommands.ConditionalAlert[r.Count(minBytesEach: 4 + 1 + 4 + 8 + 4 + 4)];
                 for (var i = 0; i < alerts.Length; i++)
                 {
                     var id = r.Text();
                     var condition = r.Condition();
                     var field = r.Text();
                     var threshold = BitConverter.Int64BitsToDouble(r.Long());
-                    alerts[i] = new AggregatorCommands.ConditionalAlert(id, condition, field, threshold, r.Bytes());
+                    var values = new string[r.Count(minBytesEach: 4)]; // [value length]
+                    for (var v = 0; v < values.Length; v++) values[v] = r.Text();
+                    alerts[i] = new AggregatorCommands.ConditionalAlert(id, condition, field, threshold, r.Bytes(), values.Length == 0 ? null : values);
                 }
-                return r.End(new AggregatorCommands.UpsertEntities(topic, entities, alerts));
+                return r.End(new AggregatorCommands.UpsertEntities(topic, entities, alerts, mode));
             }
             case RemoveEntitiesManifest:
             {
@@ -397,6 +405,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private static readonly bool[] DefinedTopics = DefinedBytes<Topic>();
     private static readonly bool[] DefinedMessageTypes = DefinedBytes<ServerMessageType>();
     private static readonly bool[] DefinedConditions = DefinedBytes<AggregatorCommands.AlertCondition>();
+    private static readonly bool[] DefinedModes = DefinedBytes<AggregatorCommands.UpsertMode>();
 
     /// <summary>
     /// Reads what a peer sent, trusting none of it: each read checks the bytes left first, and
@@ -509,6 +518,12 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         {
             var value = Byte();
             return DefinedConditions[value] ? (AggregatorCommands.AlertCondition)value : throw Refuse($"condition byte {value} is not an alert condition");
+        }
+
+        public AggregatorCommands.UpsertMode Mode()
+        {
+            var value = Byte();
+            return DefinedModes[value] ? (AggregatorCommands.UpsertMode)value : throw Refuse($"upsert mode byte {value} is not an upsert mode");
         }
 
         public IReadOnlyList<EntityJson> Entities()

@@ -81,6 +81,8 @@ public static class ClientShapes
         foreach (var field in fields)
         {
             if ((Read(entity, field) ?? Derived(entity, field.Client, result)) is { } value) result[field.Client] = value;
+            // NGSI-LD's null for its attribute (and no other source for the field): JSON null, which removes the field when merged.
+            else if (entity.Nulls(field.Sources)) result[field.Client] = null;
         }
         return result;
     }
@@ -119,12 +121,12 @@ public static class ClientShapes
         {
             Kind.Text => value.ValueKind == JsonValueKind.String ? value.GetString() : throw WrongKind(entity, name, "text", value),
             Kind.DateTime => value.ValueKind == JsonValueKind.String ? value.GetString() : throw WrongKind(entity, name, "a date-time string", value),
-            Kind.Number => value.ValueKind == JsonValueKind.Number ? JsonValue.Create(value.GetDouble()) : throw WrongKind(entity, name, "a number", value),
-            Kind.Integer => value.ValueKind == JsonValueKind.Number ? JsonValue.Create((long)Math.Round(value.GetDouble())) : throw WrongKind(entity, name, "a number", value),
+            Kind.Number => JsonValue.Create(Number(entity, name, value)),
+            Kind.Integer => JsonValue.Create(Integer(entity, name, value)),
             Kind.Boolean => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? JsonValue.Create(value.GetBoolean()) : throw WrongKind(entity, name, "true or false", value),
             Kind.Count => value.ValueKind switch
             {
-                JsonValueKind.Number => JsonValue.Create((long)Math.Round(value.GetDouble())),
+                JsonValueKind.Number => JsonValue.Create(Integer(entity, name, value)),
                 JsonValueKind.Array => JsonValue.Create((long)value.GetArrayLength()), // Smart Data Models: one entry per vehicle (its category)
                 _ => throw WrongKind(entity, name, "a number or an array", value),
             },
@@ -133,6 +135,31 @@ public static class ClientShapes
             _ => null,
         };
     }
+
+    /// <summary>
+    /// A finite double: a number too large for one (<c>1e400</c>) is refused here, as a fault of this entity, rather than
+    /// read as infinity, which JSON cannot carry to clients.
+    /// </summary>
+    private static double Number(NgsiLdEntity entity, string name, JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Number) throw WrongKind(entity, name, "a number", value);
+        if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
+            throw new IngestFault($"entity {entity.Id}: attribute \"{name}\" is a number out of range ({Cut(value.GetRawText())})");
+        return number;
+    }
+
+    /// <summary>A whole number clients can hold exactly (JavaScript's safe integers, |n| &lt; 2^53).</summary>
+    private static long Integer(NgsiLdEntity entity, string name, JsonElement value)
+    {
+        var rounded = Math.Round(Number(entity, name, value));
+        if (Math.Abs(rounded) > MaxSafeInteger)
+            throw new IngestFault($"entity {entity.Id}: attribute \"{name}\" is a number out of range ({Cut(value.GetRawText())})");
+        return (long)rounded;
+    }
+
+    private const double MaxSafeInteger = 9_007_199_254_740_991;
+
+    private static string Cut(string text) => text.Length > 32 ? text[..32] + "..." : text;
 
     private static JsonNode? District(NgsiLdEntity entity)
     {

@@ -9,12 +9,18 @@ public enum IngestOrigin { Notification, Poll }
 /// What a source puts into the pipeline: entities as the broker sent them (any representation) and,
 /// from a poll, the ids of <paramref name="RemovedType"/> that the broker no longer lists.
 /// <paramref name="Reply"/> (notifications) gets the count of taken and refused entities once mapped.
+/// <paramref name="EntitiesDeleted"/>: a notification of deleted entities (NGSI-LD 1.8 <c>entityDeleted</c>): each leaves its topic.
+/// A notification's entities are merged field by field into those held (it may carry only what changed);
+/// a poll's replace them (it lists whole entities).
 /// </summary>
 public sealed record IngestBatch(IngestOrigin Origin, IReadOnlyList<JsonElement> Entities, TaskCompletionSource<IngestOutcome>? Reply = null,
-    string? RemovedType = null, IReadOnlyList<string>? RemovedIds = null);
+    string? RemovedType = null, IReadOnlyList<string>? RemovedIds = null, bool EntitiesDeleted = false);
 
-/// <summary>One refused entity: its position in the batch, its id when it had one, and why.</summary>
-public sealed record IngestRefusal(int Index, string? Id, string Fault);
+/// <summary>
+/// One refused entity: its position in the batch, its id when it had one, and why. <paramref name="Error"/>: the unexpected
+/// exception (not an <see cref="IngestFault"/>) that mapping it threw, logged once by the pipeline.
+/// </summary>
+public sealed record IngestRefusal(int Index, string? Id, string Fault, Exception? Error = null);
 
 /// <summary>How a batch went: how many entities were taken, and each refused one.</summary>
 public sealed record IngestOutcome(int Taken, IReadOnlyList<IngestRefusal> Refused);

@@ -63,6 +63,9 @@ public sealed class IngestPipeline
             if (mapped.Outcome.Refused.Count > 0)
             {
                 metrics?.Refused(mapped.Outcome.Refused.Count);
+                // An entity whose mapping threw something unforeseen: once, with its stack (its batch went on without it).
+                foreach (var refusal in mapped.Outcome.Refused.Where(r => r.Error is not null))
+                    log.Error(refusal.Error, "NGSI-LD ingest: {0}; the rest of its batch was taken", refusal.Fault);
                 // A notification's refusals are logged by the endpoint with its answer; a poll's here, once per poll.
                 if (batch.Origin == IngestOrigin.Poll)
                     log.Warning("NGSI-LD poll: refused {0} entities; first: {1}", mapped.Outcome.Refused.Count, mapped.Outcome.Refused[0].Fault);

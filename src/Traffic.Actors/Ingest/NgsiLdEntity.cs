@@ -15,15 +15,31 @@ public sealed class NgsiLdEntity
     private static readonly HashSet<string> NormalizedKinds =
         ["Property", "GeoProperty", "Relationship", "LanguageProperty", "VocabProperty", "ListProperty", "JsonProperty", "ListRelationship"];
 
-    private readonly Dictionary<string, JsonElement> _attributes;
+    /// <summary>The members that hold an attribute's value, one per kind: an object with a <c>type</c> and one of them is a normalized attribute.</summary>
+    private static readonly string[] ValueMembers = ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"];
 
-    private NgsiLdEntity(string id, string type, Dictionary<string, JsonElement> attributes, string? newestObservedAt)
+    /// <summary>NGSI-LD's null (1.8): the value of an attribute that was deleted, or that a partial update removes.</summary>
+    public const string NgsiLdNull = "urn:ngsi-ld:null";
+
+    private readonly Dictionary<string, JsonElement> _attributes;
+    private readonly HashSet<string> _nulled;
+
+    private NgsiLdEntity(string id, string type, Dictionary<string, JsonElement> attributes, HashSet<string> nulled, string? newestObservedAt,
+        string? deletedAt)
     {
         Id = id;
         Type = type;
         _attributes = attributes;
+        _nulled = nulled;
         NewestObservedAt = newestObservedAt;
+        DeletedAt = deletedAt;
     }
+
+    /// <summary>Set when the broker says the entity was deleted (an NGSI-LD 1.8 <c>entityDeleted</c> notification carries it).</summary>
+    public string? DeletedAt { get; }
+
+    /// <summary>Whether the entity sets one of <paramref name="names"/> to NGSI-LD's null (<c>"urn:ngsi-ld:null"</c>): that attribute is removed.</summary>
+    public bool Nulls(params string[] names) => names.Any(_nulled.Contains);
 
     public string Id { get; }
 
@@ -59,16 +75,24 @@ public sealed class NgsiLdEntity
         if (type is null) throw new IngestFault($"entity {id} has no \"type\" (a string)");
 
         var attributes = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        var nulled = new HashSet<string>(StringComparer.Ordinal);
         string? newest = null;
+        string? deletedAt = null;
         foreach (var property in element.EnumerateObject())
         {
             var name = ShortName(property.Name);
             if (name is "id" or "type" or "@context" or "scope") continue;
+            if (name == "deletedAt")
+            {
+                deletedAt = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : property.Value.GetRawText();
+                continue;
+            }
             var (value, observedAt) = Attribute(id, name, property.Value);
-            attributes.TryAdd(name, value);
+            if (value.ValueKind == JsonValueKind.String && value.ValueEquals(NgsiLdNull)) nulled.Add(name);
+            else attributes.TryAdd(name, value);
             if (observedAt is not null && string.CompareOrdinal(observedAt, newest) > 0) newest = observedAt;
         }
-        return new NgsiLdEntity(id, ShortName(type), attributes, newest);
+        return new NgsiLdEntity(id, ShortName(type), attributes, nulled, newest, deletedAt);
     }
 
     private static string? TypeName(JsonElement type) => type.ValueKind switch
@@ -81,13 +105,16 @@ public sealed class NgsiLdEntity
     private static (JsonElement Value, string? ObservedAt) Attribute(string id, string name, JsonElement raw)
     {
         // A multi-attribute (several datasetIds): the first instance stands for it.
-        if (raw.ValueKind == JsonValueKind.Array && raw.GetArrayLength() > 0 && raw[0].ValueKind == JsonValueKind.Object && IsNormalized(raw[0], out _))
+        if (raw.ValueKind == JsonValueKind.Array && raw.GetArrayLength() > 0 && raw[0].ValueKind == JsonValueKind.Object && HasKind(raw[0]))
             raw = raw[0];
         if (raw.ValueKind != JsonValueKind.Object) return (raw, null);
 
         var observedAt = Text(raw, "observedAt") ?? Text(raw, "modifiedAt");
-        if (IsNormalized(raw, out var kind))
+        if (HasKind(raw))
         {
+            // {"type":"Propertie","value":...}: a normalized attribute whose kind is not one; its value cannot be trusted to mean anything.
+            if (!IsNormalized(raw, out var kind))
+                throw new IngestFault($"entity {id}: attribute \"{name}\" has type \"{kind}\", which is not an NGSI-LD attribute kind ({string.Join(", ", NormalizedKinds)})");
             var member = kind switch
             {
                 "Relationship" or "ListRelationship" => "object",
@@ -109,6 +136,15 @@ public sealed class NgsiLdEntity
             return (target, observedAt);
         return (Unwrap(raw), null);
     }
+
+    /// <summary>
+    /// An object whose text <c>type</c> is an attribute kind, or that has a value member (<c>value</c>, <c>object</c>, ...)
+    /// beside a text <c>type</c>: a normalized attribute, whatever its kind says. A keyValues object value has a
+    /// <c>type</c> too (GeoJSON, a PostalAddress) but no such member.
+    /// </summary>
+    private static bool HasKind(JsonElement attribute) =>
+        attribute.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String &&
+        (NormalizedKinds.Contains(type.GetString()!) || ValueMembers.Any(member => attribute.TryGetProperty(member, out _)));
 
     private static bool IsNormalized(JsonElement attribute, out string kind)
     {

@@ -11,9 +11,11 @@ namespace Traffic.Host.Ingest;
 /// POST /ngsi-ld/notify: an NGSI-LD broker's notification (<c>{"type":"Notification","data":[entities]}</c>,
 /// normalized, concise or keyValues; application/json or application/ld+json; the @context in the
 /// body or a Link header is not needed: names are matched short). Protected by the publish API's key.
-/// The batch is offered to the ingest queue and answered as soon as it is mapped: 202 with how many
-/// entities were taken; 400 naming each refused entity's fault (the valid ones are still taken);
-/// 429 when the queue is full (a flood), never held in memory. docs/ngsi-ld.md.
+/// The batch is offered to the ingest queue and answered as soon as it is mapped: 200 with how many
+/// entities were taken (200, not 202: Stellio counts only 200 as delivered; Orion-LD and Scorpio take
+/// any 2xx); 400 naming each refused entity's fault (the valid ones are still taken);
+/// 429 when the queue is full (a flood), never held in memory. With SOURCES without ngsi-ld: 404 with a
+/// problem that says so and names the setting. docs/ngsi-ld.md.
 /// </summary>
 public static class NotifyEndpoint
 {
@@ -24,8 +26,22 @@ public static class NotifyEndpoint
 
     private static readonly TimeSpan MappingWait = TimeSpan.FromSeconds(10);
 
-    public static void MapNgsiLdNotify(this IEndpointRouteBuilder app) =>
-        app.MapPost("/ngsi-ld/notify", Notify).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+    /// <summary>The notify endpoint; with the NGSI-LD source off (<see cref="ServiceOptions.Ingest"/> null), an answer that says so.</summary>
+    public static void MapNgsiLdNotify(this IEndpointRouteBuilder app, ServiceOptions options)
+    {
+        if (options.Ingest is null) app.MapPost("/ngsi-ld/notify", Off);
+        else app.MapPost("/ngsi-ld/notify", Notify).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
+    }
+
+    /// <summary>
+    /// The ingest is off: 404 (nothing here takes notifications), but said, not implied, so that whoever set up the
+    /// subscription sees which setting turns it on. No key is needed to learn it: it reveals a setting, takes nothing.
+    /// </summary>
+    private static IResult Off(ILoggerFactory loggers) =>
+        Refuse(loggers.CreateLogger(typeof(NotifyEndpoint)), StatusCodes.Status404NotFound, "NGSI-LD ingest off",
+            "This service takes no NGSI-LD notifications: it was started with SOURCES not including ngsi-ld. " +
+            "Start it with SOURCES=ngsi-ld (the broker only) or SOURCES=both (the broker beside the simulated city).",
+            new Dictionary<string, object?> { ["setting"] = "SOURCES", ["values"] = new[] { "ngsi-ld", "both" } });
 
     private static async Task<IResult> Notify(HttpRequest request, HttpResponse response, ServiceOptions options, IngestService ingest,
         IngestMetrics metrics, ILoggerFactory loggers, FailedKeyAttempts failures)
@@ -57,11 +73,15 @@ public static class NotifyEndpoint
                     $"The notification holds {count} entities; at most {ingest.Settings.MaxBatchEntities} are taken at once (NGSI_LD_MAX_BATCH). None was taken.",
                     new Dictionary<string, object?> { ["taken"] = 0, ["refused"] = count });
 
+            // NGSI-LD 1.8: a notification of deleted entities says so (notificationTrigger / triggerReason "entityDeleted";
+            // each entity then carries only id, type and deletedAt, which alone also marks it deleted).
+            var deleted = IsDeletion(root, "notificationTrigger") || IsDeletion(root, "triggerReason");
+
             if (ingest.Pipeline is not { } pipeline)
                 return Unavailable(response, log, "The ingest is starting; retry shortly.");
             var reply = new TaskCompletionSource<IngestOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
             IQueueOfferResult offered;
-            try { offered = await pipeline.OfferAsync(new IngestBatch(IngestOrigin.Notification, data.EnumerateArray().ToArray(), reply)); }
+            try { offered = await pipeline.OfferAsync(new IngestBatch(IngestOrigin.Notification, data.EnumerateArray().ToArray(), reply, EntitiesDeleted: deleted)); }
             catch (StreamDetachedException) { return Unavailable(response, log, "The ingest is not running (shutting down)."); }
             switch (offered)
             {
@@ -82,7 +102,7 @@ public static class NotifyEndpoint
             catch (TimeoutException) { return Unavailable(response, log, "The notification was queued but not mapped in time; it will still be taken."); }
             finally { if (reply.Task.IsCompleted) document.Dispose(); }
 
-            if (outcome.Refused.Count == 0) return Results.Accepted(value: new { taken = outcome.Taken, refused = 0 });
+            if (outcome.Refused.Count == 0) return Results.Ok(new { taken = outcome.Taken, refused = 0 });
             var first = outcome.Refused[0];
             var more = outcome.Refused.Count > 1 ? $" ({outcome.Refused.Count - 1} more refused; see faults)" : "";
             return Refuse(log, StatusCodes.Status400BadRequest, outcome.Taken > 0 ? "Some entities refused" : "No entity taken",
@@ -99,6 +119,9 @@ public static class NotifyEndpoint
             if (!handedOver) document.Dispose();
         }
     }
+
+    private static bool IsDeletion(JsonElement notification, string member) =>
+        notification.TryGetProperty(member, out var trigger) && trigger.ValueKind == JsonValueKind.String && trigger.ValueEquals("entityDeleted");
 
     private static IResult Unavailable(HttpResponse response, ILogger log, string detail)
     {

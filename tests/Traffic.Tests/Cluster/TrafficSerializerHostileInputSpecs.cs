@@ -68,25 +68,28 @@ public sealed class TrafficSerializerHostileInputSpecs() : TestKit(BootstrapSetu
         { "FS", "topics" },
         { "ST", "subscriber counts" },
         { "UE", "alerts" },
+        { "UE-values", "an alert's values" },
         { "RE", "ids" },
     };
 
     [Theory]
     [MemberData(nameof(HugeCounts))]
-    public void A_count_larger_than_the_bytes_left_is_refused(string manifest, string what)
+    public void A_count_larger_than_the_bytes_left_is_refused(string frame, string what)
     {
-        var bytes = manifest switch
+        var manifest = frame[..2];
+        var bytes = frame switch
         {
             "AH" => new Forge().Int(int.MaxValue).Pad(16).Bytes,
             "PE" or "RT" => new Forge().Byte((byte)Topic.Cameras).Int(int.MaxValue).Pad(15).Bytes,
             "TS" => new Forge().Long(1).Long(1).Byte((byte)Topic.Cameras).Int(int.MaxValue).Pad(3).Bytes,
             "FS" => new Forge().Long(1).Long(1).Int(int.MaxValue).Pad(4).Bytes,
             "ST" => new Forge().Int(3).Int(int.MaxValue).Pad(12).Bytes,
-            "UE" => new Forge().Byte((byte)Topic.Accidents).Int(0).Int(int.MaxValue).Pad(11).Bytes,
+            "UE" => new Forge().Byte((byte)Topic.Accidents).Byte(0).Int(0).Int(int.MaxValue).Pad(10).Bytes,
+            "UE-values" => new Forge().Byte((byte)Topic.Accidents).Byte(1).Int(0).Int(1).Int(0).Byte(2).Int(0).Long(0).Int(int.MaxValue).Pad(4).Bytes,
             "RE" => new Forge().Byte((byte)Topic.Accidents).Int(int.MaxValue).Pad(15).Bytes,
-            _ => throw new ArgumentOutOfRangeException(nameof(manifest)),
+            _ => throw new ArgumentOutOfRangeException(nameof(frame)),
         };
-        Assert.True(bytes.Length <= 24, what);
+        Assert.True(bytes.Length <= 40, what);
         Assert.Contains("count", Refused(bytes, manifest).Message);
         // A negative count is no better.
         Assert.Contains("count", Refused(manifest == "AH" ? new Forge().Int(-1).Pad(16).Bytes : ReplaceLastCount(bytes), manifest).Message);
@@ -113,7 +116,8 @@ public sealed class TrafficSerializerHostileInputSpecs() : TestKit(BootstrapSetu
         { "AH", new Forge().Int(1).Byte(1).Int(int.MaxValue).Pad(11).Bytes },                               // an epoch
         { "PT", new Forge().Byte(0).Byte((byte)ServerMessageType.Update).Byte(0).Byte(1).Int(int.MaxValue).Pad(12).Bytes }, // a frame's epoch
         { "PT", new Forge().Byte(0).Byte((byte)ServerMessageType.Update).Byte(0).Byte(3).Text("e").Long(1).Long(0).Long(0).Int(int.MaxValue).Bytes }, // its delta
-        { "UE", new Forge().Byte((byte)Topic.Accidents).Int(0).Int(1).Text("a1").Byte(0).Text("f").Long(0).Int(int.MaxValue).Pad(4).Bytes }, // an alert's data
+        { "UE", new Forge().Byte((byte)Topic.Accidents).Byte(0).Int(0).Int(1).Text("a1").Byte(0).Text("f").Long(0).Int(0).Int(int.MaxValue).Pad(4).Bytes }, // an alert's data
+        { "UE", new Forge().Byte((byte)Topic.Accidents).Byte(1).Int(0).Int(1).Text("a1").Byte(2).Text("f").Long(0).Int(1).Int(int.MaxValue).Pad(4).Bytes }, // an alert's value
     };
 
     [Theory]
@@ -142,6 +146,9 @@ public sealed class TrafficSerializerHostileInputSpecs() : TestKit(BootstrapSetu
         new SimulationClock(1, 2),
         new AggregatorCommands.UpsertEntities(Topic.AirQuality, [Entity("q1")],
             [new AggregatorCommands.ConditionalAlert("q1", AggregatorCommands.AlertCondition.CrossedAbove, "aqi", 150, """{"aqi":180}"""u8.ToArray())]),
+        new AggregatorCommands.UpsertEntities(Topic.Accidents, [Entity("a1")],
+            [new AggregatorCommands.ConditionalAlert("a1", AggregatorCommands.AlertCondition.EnteredSet, "severity", 0, """{"severity":"high"}"""u8.ToArray(), ["high", "critical"])],
+            AggregatorCommands.UpsertMode.MergeFields),
         new AggregatorCommands.RemoveEntities(Topic.Accidents, ["a1", "a2"]),
     ];
 
@@ -181,7 +188,8 @@ public sealed class TrafficSerializerHostileInputSpecs() : TestKit(BootstrapSetu
         { "FS", new Forge().Long(1).Long(1).Int(1).Byte(99).Int(0).Bytes, "topic byte 99" },
         { "ST", new Forge().Int(1).Int(1).Byte(8).Int(3).Bytes, "topic byte 8" },
         { "AH", new Forge().Int(1).Byte(2).Bytes, "flag byte of 2" },
-        { "UE", new Forge().Byte((byte)Topic.AirQuality).Int(0).Int(1).Text("q1").Byte(7).Text("aqi").Long(0).Int(0).Bytes, "condition byte 7" },
+        { "UE", new Forge().Byte((byte)Topic.AirQuality).Byte(0).Int(0).Int(1).Text("q1").Byte(7).Text("aqi").Long(0).Int(0).Int(0).Bytes, "condition byte 7" },
+        { "UE", new Forge().Byte((byte)Topic.AirQuality).Byte(2).Int(0).Int(0).Bytes, "upsert mode byte 2" },
     };
 
     [Theory]

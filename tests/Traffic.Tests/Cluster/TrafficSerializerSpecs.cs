@@ -115,6 +115,21 @@ public sealed class TrafficSerializerSpecs() : TestKit(BootstrapSetup.Create()
     }
 
     [Fact]
+    public void An_upsert_keeps_its_mode_and_an_escalation_alert_its_set_of_values()
+    {
+        var escalation = new AggregatorCommands.ConditionalAlert("a1", AggregatorCommands.AlertCondition.EnteredSet, "severity", 0,
+            """{"alertType":"accidentEscalated"}"""u8.ToArray(), ["critical", "high", "sévère"]);
+        var crossing = new AggregatorCommands.ConditionalAlert("q1", AggregatorCommands.AlertCondition.CrossedAbove, "aqi", 150, "{}"u8.ToArray());
+        var merged = RoundTrip(new AggregatorCommands.UpsertEntities(Topic.Accidents, [Entity("a1")], [escalation, crossing],
+            AggregatorCommands.UpsertMode.MergeFields));
+        Assert.Equal(AggregatorCommands.UpsertMode.MergeFields, merged.Mode);
+        Assert.Equal(["critical", "high", "sévère"], merged.Alerts[0].Values!);
+        Assert.Equal(AggregatorCommands.AlertCondition.EnteredSet, merged.Alerts[0].Condition);
+        Assert.Null(merged.Alerts[1].Values); // none sent, none back
+        Assert.Equal(AggregatorCommands.UpsertMode.Replace, RoundTrip(new AggregatorCommands.UpsertEntities(Topic.Cameras, [Entity("c1")])).Mode);
+    }
+
+    [Fact]
     public void The_simulation_clock_travels_in_sixteen_bytes()
     {
         var clock = new SimulationClock(new DateTimeOffset(2026, 11, 29, 21, 0, 0, TimeSpan.Zero).UtcTicks, 17_280);

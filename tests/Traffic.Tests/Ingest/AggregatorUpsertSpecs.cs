@@ -95,6 +95,44 @@ public sealed class AggregatorUpsertSpecs : TestKit
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
+    private static EntityJson Json(string id, string json) => new(id, Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void A_merging_upsert_replaces_the_fields_it_carries_removes_those_it_nulls_and_keeps_the_others_in_their_order()
+    {
+        _aggregator.Tell(new AggregatorCommands.UpsertEntities(Topic.Cameras,
+            [Json("c", """{"id":"c","type":"Camera","name":"Ben Thanh","imageUrl":"http://i","status":"active","location":{"latitude":10.7,"longitude":106.7}}""")],
+            [], AggregatorCommands.UpsertMode.MergeFields));
+        ExpectMsg<AggregatorCommands.EntitiesApplied>();
+        _replicas.ExpectMsg<StateReplication.TopicState>();
+
+        _aggregator.Tell(new AggregatorCommands.UpsertEntities(Topic.Cameras,
+            [Json("c", """{"id":"c","type":"Camera","status":"offline","imageUrl":null,"roadName":"Le Loi"}""")], [], AggregatorCommands.UpsertMode.MergeFields));
+        ExpectMsg<AggregatorCommands.EntitiesApplied>();
+        var merged = Encoding.UTF8.GetString(_replicas.ExpectMsg<StateReplication.TopicState>().Entities.Single().Utf8Json);
+        Assert.Equal("""{"id":"c","type":"Camera","name":"Ben Thanh","status":"offline","location":{"latitude":10.7,"longitude":106.7},"roadName":"Le Loi"}""", merged);
+
+        Upsert(Topic.Cameras, [Json("c", """{"id":"c","status":"active"}""")]); // Replace (a poll's whole entity): replaces
+        Assert.Equal("""{"id":"c","status":"active"}""", Encoding.UTF8.GetString(_replicas.ExpectMsg<StateReplication.TopicState>().Entities.Single().Utf8Json));
+    }
+
+    [Fact]
+    public void An_escalation_alert_is_raised_when_a_known_entity_enters_the_set_not_when_it_stays_in_it_or_leaves_it()
+    {
+        AggregatorCommands.ConditionalAlert Escalated(string id) =>
+            new(id, AggregatorCommands.AlertCondition.EnteredSet, "severity", 0, Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","alertType":"accidentEscalated"}"""),
+                ["high", "critical"]);
+        EntityJson Accident(string id, string severity) => Json(id, $$"""{"id":"{{id}}","severity":"{{severity}}"}""");
+
+        Upsert(Topic.Accidents, [Accident("x", "high")], Escalated("x"));     // unknown before: the new-accident rule's case, not this one
+        Upsert(Topic.Accidents, [Accident("x", "medium")]);
+        Upsert(Topic.Accidents, [Accident("x", "High")], Escalated("x"));     // medium -> high: escalated
+        Assert.Contains("accidentEscalated", Encoding.UTF8.GetString(_registry.ExpectMsg<SequencerCommands.PublishData>().DataJson));
+        Upsert(Topic.Accidents, [Accident("x", "critical")], Escalated("x")); // high -> critical: already severe
+        Upsert(Topic.Accidents, [Accident("x", "high")], Escalated("x"));     // critical -> high
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
     [Fact]
     public void With_both_sources_the_simulations_lists_leave_the_notified_entities_in_place()
     {

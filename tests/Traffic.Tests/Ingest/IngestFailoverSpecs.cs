@@ -25,7 +25,7 @@ public sealed class IngestFailoverSpecs
         await using var client = await watcher.ConnectAsync("/ws?topics=accidents,cameras");
         await client.ExpectGreetingAsync();
         var response = await entry.NotifyAsync(Read("notification-normalized.json"));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         const string accident = "urn:ngsi-ld:RoadAccident:HCMC-20261129-0042";
         await client.NextAsync(m => m.Type() == "ALERT" && m.GetProperty("data").GetProperty("id").GetString() == accident);
         await client.NextAsync(m => m.IsUpdateOf("accidents") && EntityIn(m, accident) is not null);
@@ -42,7 +42,7 @@ public sealed class IngestFailoverSpecs
         Assert.Single(client.Seen, m => m.Type() == "ALERT"); // the new aggregator raises nothing again
 
         // And new notifications reach the new aggregator.
-        Assert.Equal(HttpStatusCode.Accepted, (await entry.NotifyAsync(Notification(
+        Assert.Equal(HttpStatusCode.OK, (await entry.NotifyAsync(Notification(
             """{"id":"urn:ngsi-ld:Camera:AFTER","type":"Camera","name":"Camera after the move"}"""))).StatusCode);
         await client.NextAsync(m => m.IsUpdateOf("cameras") && EntityIn(m, "urn:ngsi-ld:Camera:AFTER") is not null, TimeSpan.FromSeconds(30));
     }

@@ -48,7 +48,7 @@ public sealed class IngestFloodSpecs : TestKit
     }
 
     [Fact]
-    public async Task A_flood_over_http_is_answered_202_or_429_and_the_service_goes_on()
+    public async Task A_flood_over_http_is_answered_200_or_429_and_the_service_goes_on()
     {
         await using var service = await RunningService.StartAsync(NgsiLdOnly(new Dictionary<string, string?> { ["NGSI_LD_QUEUE_SIZE"] = "2" }));
         var body = Read("notification-normalized.json");
@@ -64,7 +64,7 @@ public sealed class IngestFloodSpecs : TestKit
             finally { gate.Release(); }
         }));
 
-        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.Accepted, HttpStatusCode.TooManyRequests }));
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
         Assert.All(answers.Where(a => a.StatusCode == HttpStatusCode.TooManyRequests), a => Assert.Equal(TimeSpan.FromSeconds(1), a.Delta));
         await using var client = await service.ConnectAsync("/ws?topics=cameras");
         var (_, snapshot) = await client.ExpectGreetingAsync();

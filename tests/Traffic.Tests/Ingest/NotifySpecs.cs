@@ -35,7 +35,7 @@ public sealed class NotifySpecs : IAsyncLifetime
         await client.ExpectGreetingAsync();
 
         var response = await _service.NotifyAsync(Read("notification-normalized.json"), "application/ld+json");
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var answer = await response.JsonAsync();
         Assert.Equal(6, answer.GetProperty("taken").GetInt32());
         Assert.Equal(0, answer.GetProperty("refused").GetInt32());
@@ -95,7 +95,7 @@ public sealed class NotifySpecs : IAsyncLifetime
 
         var response = await _service.NotifyAsync(Read("notification-keyvalues.json"), "application/json",
             link: "<https://smartdatamodels.org/context.jsonld>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"");
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(6, (await response.JsonAsync()).GetProperty("taken").GetInt32());
 
         var camera = await EntityUpdateAsync(client, "cameras", "urn:ngsi-ld:Camera:CAM-BT-003");
@@ -124,7 +124,7 @@ public sealed class NotifySpecs : IAsyncLifetime
         await using var client = await _service.ConnectAsync("/ws?topics=cameras,patterns");
         await client.ExpectGreetingAsync();
 
-        Assert.Equal(HttpStatusCode.Accepted, (await _service.NotifyAsync(Read("notification-concise.json"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _service.NotifyAsync(Read("notification-concise.json"))).StatusCode);
         var camera = await EntityUpdateAsync(client, "cameras", "urn:ngsi-ld:Camera:CAM-D10-008");
         Assert.Equal("active", camera.GetProperty("status").GetString());
         Assert.Equal("2026-11-29T12:00:00Z", camera.GetProperty("lastUpdated").GetString()); // no lastUpdated sent: the newest observedAt
@@ -167,7 +167,7 @@ public sealed class NotifySpecs : IAsyncLifetime
 
         foreach (var aqi in new[] { 120, 180, 190 })
         {
-            Assert.Equal(HttpStatusCode.Accepted, (await _service.NotifyAsync(Notification(Sensor(aqi)))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await _service.NotifyAsync(Notification(Sensor(aqi)))).StatusCode);
             await EntityUpdateAsync(client, "airQuality", "urn:ngsi-ld:AirQualityObserved:S1", e => e.GetProperty("aqi").GetInt32() == aqi);
         }
         await _service.NotifyAsync(Notification(accident));
@@ -240,6 +240,6 @@ public sealed class NotifySpecs : IAsyncLifetime
         Assert.Equal((0, 1001), (problem.GetProperty("taken").GetInt32(), problem.GetProperty("refused").GetInt32()));
 
         // Still serving.
-        Assert.Equal(HttpStatusCode.Accepted, (await _service.NotifyAsync(Notification())).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _service.NotifyAsync(Notification())).StatusCode);
     }
 }
