@@ -60,7 +60,13 @@ public sealed record IngestAlertSettings(IReadOnlySet<string> AccidentSeverities
 
 /// <summary>Polling of an NGSI-LD broker (<c>NGSI_LD_BROKER_URL</c>): where, as whom, how much per page, how long to wait.</summary>
 public sealed record BrokerPollSettings(Uri BrokerUrl, string? Tenant, string? BearerToken, int PageSize, TimeSpan RequestTimeout,
-    TimeSpan MinBackoff, TimeSpan MaxBackoff);
+    TimeSpan MinBackoff, TimeSpan MaxBackoff)
+{
+    /// <summary>The broker's URL as the logs show it: without a user name and password it may carry.</summary>
+    public string BrokerForLogs => string.IsNullOrEmpty(BrokerUrl.UserInfo)
+        ? BrokerUrl.ToString()
+        : new UriBuilder(BrokerUrl) { UserName = "", Password = "" }.Uri.ToString();
+}
 
 /// <param name="Types">Entity type to topic.</param>
 /// <param name="Alerts">The alert rules.</param>

@@ -51,12 +51,12 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
         {
             var reason = e is OperationCanceledException ? $"no answer within {settings.RequestTimeout.TotalSeconds:0.#} s" : e.Message;
             if (status.MarkDown(reason, now()))
-                log.Warning("NGSI-LD broker {0} is away ({1}); keeping the last known state and retrying with back-off", settings.BrokerUrl, reason);
+                log.Warning("NGSI-LD broker {0} is away ({1}); keeping the last known state and retrying with back-off", settings.BrokerForLogs, reason);
             await Task.Delay(backoff.Next());
             return new IngestBatch(IngestOrigin.Poll, []);
         }
         backoff.Reset();
-        if (status.MarkUp(now())) log.Info("NGSI-LD broker {0} answers again", settings.BrokerUrl);
+        if (status.MarkUp(now())) log.Info("NGSI-LD broker {0} answers again", settings.BrokerForLogs);
         var (changed, removed) = tracker.Take(listing);
         return new IngestBatch(IngestOrigin.Poll, changed, RemovedType: type, RemovedIds: removed);
     }
