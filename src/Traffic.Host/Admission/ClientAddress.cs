@@ -41,4 +41,17 @@ public static class ClientAddress
             if (network.Contains(peer)) return true;
         return false;
     }
+
+    /// <summary>
+    /// One client as the limits count it: an IPv4 address (also when mapped into IPv6), or an IPv6
+    /// address's /64, which one client (one home, one phone) usually holds whole and can change at will within.
+    /// </summary>
+    public static IPAddress Counted(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) return address.MapToIPv4();
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return address;
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
 }

@@ -4,7 +4,8 @@ using System.Net;
 namespace Traffic.Host.Admission;
 
 /// <summary>
-/// Counts open WebSockets, in total and per client address, from the moment one is admitted until
+/// Counts open WebSockets, in total and per client address (an IPv6 client by its /64:
+/// <see cref="ClientAddress.Counted"/>), from the moment one is admitted until
 /// its socket is finished with (the lease is disposed). Loopback clients count towards the total
 /// only: they are this machine (the benchmark, local tools, a proxy that sends no forwarded header).
 /// </summary>
@@ -25,8 +26,7 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerAddress)
             hit = LimitHit.Total;
             return null;
         }
-        var normalized = client is null ? null : Normalize(client);
-        var counted = normalized is not null && maxPerAddress > 0 && !IPAddress.IsLoopback(normalized) ? normalized : null;
+        var counted = client is not null && maxPerAddress > 0 && !IPAddress.IsLoopback(client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client) ? ClientAddress.Counted(client) : null;
         if (counted is not null && _perAddress.AddOrUpdate(counted, 1, (_, n) => n + 1) > maxPerAddress)
         {
             Release(counted);
@@ -47,8 +47,6 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerAddress)
                 return;
         }
     }
-
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     public enum LimitHit { None, Total, PerAddress }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Traffic.Host.Admission;
 
 namespace Traffic.Host.Api;
 
@@ -61,11 +62,8 @@ public sealed class FailedKeyAttempts(int limit, ILogger<FailedKeyAttempts> log,
     public static string Key(IPAddress? address)
     {
         if (address is null) return "unknown";
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return address.ToString();
-        var bytes = address.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return new IPAddress(bytes) + "/64";
+        var counted = ClientAddress.Counted(address);
+        return counted.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? counted + "/64" : counted.ToString();
     }
 
     private void MakeRoom()

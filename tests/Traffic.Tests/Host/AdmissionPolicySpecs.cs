@@ -50,6 +50,23 @@ public sealed class AdmissionPolicySpecs
     }
 
     [Fact]
+    public void An_IPv6_client_counts_by_its_64_so_new_addresses_in_it_take_no_more_connections()
+    {
+        var limiter = new ConnectionLimiter(maxTotal: 10, maxPerAddress: 2);
+        using var first = limiter.TryAcquire(IPAddress.Parse("2001:db8:1:2::1"), out _);
+        using var second = limiter.TryAcquire(IPAddress.Parse("2001:db8:1:2:dead:beef:0:7"), out _);
+        Assert.NotNull(second);
+        Assert.Null(limiter.TryAcquire(IPAddress.Parse("2001:db8:1:2:ffff::9"), out var hit));
+        Assert.Equal(ConnectionLimiter.LimitHit.PerAddress, hit);
+        using var other = limiter.TryAcquire(IPAddress.Parse("2001:db8:1:3::1"), out _); // another /64
+        Assert.NotNull(other);
+        using var mapped = limiter.TryAcquire(IPAddress.Parse("::ffff:127.0.0.1"), out _); // loopback, mapped: not counted per address
+        using var mapped2 = limiter.TryAcquire(IPAddress.Parse("::ffff:127.0.0.1"), out _);
+        using var mapped3 = limiter.TryAcquire(IPAddress.Parse("::ffff:127.0.0.1"), out _);
+        Assert.NotNull(mapped3);
+    }
+
+    [Fact]
     public void The_limiter_counts_until_a_lease_is_disposed_and_exempts_loopback_from_the_per_address_limit()
     {
         var limiter = new ConnectionLimiter(maxTotal: 3, maxPerAddress: 1);
