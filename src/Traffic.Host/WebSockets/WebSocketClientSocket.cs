@@ -214,7 +214,9 @@ public sealed class WebSocketClientSocket : IClientSocket
         {
             _assembly.Write(chunk);
             message = _assembly.WrittenSpan.ToArray();
-            _assembly.Clear();
+            // Messages of several chunks are rare (commands are small): give the buffer back rather than
+            // keep its largest size for the connection's life.
+            _assembly = null;
         }
         else message = chunk.ToArray();
 
