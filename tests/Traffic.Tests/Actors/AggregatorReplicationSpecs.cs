@@ -223,4 +223,38 @@ public sealed class AggregatorReplicationSpecs : TestKit, IDisposable
         var fresh = Sys.ActorOf(AggregatorActor.Props(_sequencer.Ref, TopicSchedule.Default, restoreFrom: () => null));
         Assert.Equal(0, Snapshot(fresh).GetProperty("cameras").GetArrayLength()); // answered with no time passing
     }
+
+    [Fact]
+    public void Where_each_aggregator_got_its_state_is_logged()
+    {
+        _aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1), Entity("c2", 2)]));
+        EventFilter.Info("Aggregator restarted with its state kept (2 entities)").ExpectOne(() =>
+            _aggregator.Tell(new AggregatorCommands.TopicDue((Topic)42)));
+
+        var replica = CreateTestProbe();
+        EventFilter.Info(start: "Aggregator started from this node's replica (1 entities, incarnation 7 version 41)").ExpectOne(() =>
+        {
+            Sys.ActorOf(AggregatorActor.Props(_sequencer.Ref, TopicSchedule.Default, restoreFrom: () => replica.Ref));
+            replica.ExpectMsg<StateReplication.GetFullState>();
+            replica.Reply(new StateReplication.FullState(7, 41, new Dictionary<Topic, IReadOnlyList<EntityJson>> { [Topic.Cameras] = [Entity("c1", 1)] }));
+        });
+
+        var empty = CreateTestProbe();
+        EventFilter.Info(start: "Aggregator started from this node's replica").Expect(0, () =>
+        {
+            var fresh = Sys.ActorOf(AggregatorActor.Props(_sequencer.Ref, TopicSchedule.Default, restoreFrom: () => empty.Ref));
+            empty.ExpectMsg<StateReplication.GetFullState>();
+            empty.Reply(new StateReplication.FullState(7, 0, new Dictionary<Topic, IReadOnlyList<EntityJson>>()));
+            Snapshot(fresh);
+        });
+
+        var silent = CreateTestProbe();
+        EventFilter.Warning("No state from this node's replica within 3.0 s; the aggregator starts empty").ExpectOne(() =>
+        {
+            var fresh = Sys.ActorOf(AggregatorActor.Props(_sequencer.Ref, TopicSchedule.Default, restoreFrom: () => silent.Ref));
+            silent.ExpectMsg<StateReplication.GetFullState>();
+            Scheduler.Advance(AggregatorActor.ReplicaWait);
+            Snapshot(fresh);
+        });
+    }
 }

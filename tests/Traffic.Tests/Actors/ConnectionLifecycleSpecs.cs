@@ -420,4 +420,14 @@ public sealed class ConnectionLifecycleSpecs : TestKit, IDisposable
         var close = (ProbeSocket.ClosedByServer)_socket.Probe.FishForMessage(m => m is ProbeSocket.ClosedByServer);
         Assert.Equal(new ProbeSocket.ClosedByServer(CloseCodes.PolicyViolation, "rate limit exceeded: too many messages"), close);
     }
+
+    [Fact]
+    public void A_snapshot_that_comes_when_none_is_awaited_changes_nothing()
+    {
+        var (connection, _) = Start(TopicSet.Of(Topic.Cameras));
+        connection.Tell(new AggregatorQueries.SnapshotReady(SnapshotFrame));
+        connection.Tell(Text("""{"action":"ping"}"""));
+        _socket.ExpectFrame("PONG");
+        _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // not registered a second time
+    }
 }
