@@ -317,6 +317,15 @@ public sealed class TopicRegistrySpecs : TestKit
         _registry.Tell(RegistryCommands.GetStats.Instance);
         ExpectMsg<RegistryCommands.Stats>(); // the registry has handled everything sent to it: no second wake is owed
         foreach (var probe in probes) probe.ExpectNoMsg(TimeSpan.Zero);
+
+        // Idle again: the next publish wakes each socket once more, with that one frame.
+        var next = Update(Topic.Cameras, "c6");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, next));
+        foreach (var probe in probes)
+        {
+            Assert.Equal(new WakeableSocket.Woken(1), probe.ExpectMsg<WakeableSocket.Woken>());
+            Assert.Same(next, probe.ExpectMsg<ServerFrame>());
+        }
     }
 
     [Fact]
@@ -351,5 +360,49 @@ public sealed class TopicRegistrySpecs : TestKit
         _registry.Tell(RegistryCommands.GetStats.Instance);
         ExpectMsg<RegistryCommands.Stats>();
         wakes.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Metrics_count_a_frame_queued_to_an_idle_socket_as_delivered_and_every_frame_after_an_overflow_as_dropped()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-wake-metrics-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var idle = CreateTestProbe();
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new WakeableSocket(idle), TopicSet.Of(Topic.Cameras), null));
+        var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
+        var fullConnection = CreateTestProbe();
+        registry.Tell(new RegistryCommands.SetSubscriptions(fullConnection.Ref, full, TopicSet.Of(Topic.Weather), null));
+
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "c")));
+        idle.ExpectMsg<WakeableSocket.Woken>();
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, Update(Topic.Weather, "w1"))); // refused: overflow
+        fullConnection.ExpectMsg<SocketEvents.OutboundOverflow>();
+        full.Accepting = true; // room again, but a socket that refused gets nothing more
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, Update(Topic.Weather, "w2")));
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+
+        Assert.Equal(1, metrics.DeliveredOf(Topic.Cameras));
+        Assert.Equal(0, metrics.DroppedOf(Topic.Cameras));
+        Assert.Equal(0, metrics.DeliveredOf(Topic.Weather));
+        Assert.Equal(2, metrics.DroppedOf(Topic.Weather));
+    }
+
+    [Fact]
+    public void Metrics_count_a_publish_to_all_under_the_all_stream()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-all-metrics-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var open = new ProbeSocket(CreateTestProbe());
+        var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, open, TopicSet.None, null));
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, full, TopicSet.All, null));
+        registry.Tell(new RegistryCommands.PublishToAll(ServerMessages.Published(ServerMessageType.Alert, null, "{}"u8, DateTimeOffset.UtcNow)));
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+        Assert.Equal(1, metrics.DeliveredOf(null));
+        Assert.Equal(1, metrics.DroppedOf(null));
     }
 }

@@ -211,4 +211,18 @@ public sealed class TopicSequencerDeltaSpecs : TestKit
             _publisher.ExpectMsg<RegistryCommands.AnnounceHeads>();
         });
     }
+
+    [Fact]
+    public void A_registry_answer_naming_fewer_streams_continues_those_and_starts_the_rest_in_a_new_epoch()
+    {
+        var sequencer = Sys.ActorOf(TopicSequencerActor.Props(_publisher.Ref, _registry.Ref));
+        _registry.ExpectMsg<RegistryCommands.GetHeads>();
+        _registry.Reply(new RegistryCommands.Heads([new StreamPosition("k3x9ab12", 7)])); // cameras only
+        var heads = _publisher.ExpectMsg<RegistryCommands.AnnounceHeads>().Heads;
+        Assert.Equal(new StreamPosition("k3x9ab12", 7), heads[(int)Topic.Cameras]);
+        Assert.Equal(0, heads[(int)Topic.Weather]!.Value.Offset);
+
+        sequencer.Tell(new SequencerCommands.PublishData(ServerMessageType.Alert, Topic.Weather, "{}"u8.ToArray()));
+        Assert.Equal(1, ExpectFrame(Topic.Weather).Sequence!.Offset);
+    }
 }

@@ -206,4 +206,31 @@ public sealed class OutboundQueueConflationSpecs
         Assert.True(queue.TryDequeue(out _));
         Assert.Equal(8, queue.Capacity);
     }
+
+    [Fact]
+    public void Superseded_updates_of_several_topics_all_go()
+    {
+        var queue = new OutboundQueue();
+        queue.Enqueue(Update(Topic.Cameras, "c1"));
+        queue.Enqueue(Update(Topic.Weather, "w1"));
+        queue.Enqueue(Update(Topic.Cameras, "c2"));
+        queue.Enqueue(Update(Topic.Weather, "w2"));
+        queue.DropSupersededUpdates(null);
+        Assert.Equal(["c2", "w2"], Drain(queue));
+    }
+
+    [Fact]
+    public void An_update_that_already_left_is_not_dropped_again()
+    {
+        var queue = new OutboundQueue();
+        queue.Enqueue(Update(Topic.Cameras, "c1"));
+        Assert.True(queue.TryDequeue(out _)); // sent
+        queue.Enqueue(Alert("a1"));
+        var dropped = 0;
+        queue.DropUpdatesOf(Topic.Cameras, _ => dropped++);
+        queue.DropSupersededUpdates(_ => dropped++);
+        Assert.Equal(0, dropped);
+        Assert.Equal(1, queue.Count);
+        Assert.Equal(["a1"], Drain(queue));
+    }
 }
