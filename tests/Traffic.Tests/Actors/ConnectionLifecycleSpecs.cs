@@ -419,6 +419,8 @@ public sealed class ConnectionLifecycleSpecs : TestKit, IDisposable
         });
         var close = (ProbeSocket.ClosedByServer)_socket.Probe.FishForMessage(m => m is ProbeSocket.ClosedByServer);
         Assert.Equal(new ProbeSocket.ClosedByServer(CloseCodes.PolicyViolation, "rate limit exceeded: too many messages"), close);
+        // The message that closed it is not answered: the next thing on the socket is the stop's close.
+        Assert.Equal(CloseCodes.GoingAway, _socket.Probe.ExpectMsg<ProbeSocket.ClosedByServer>().Status);
     }
 
     [Fact]
@@ -429,5 +431,28 @@ public sealed class ConnectionLifecycleSpecs : TestKit, IDisposable
         connection.Tell(Text("""{"action":"ping"}"""));
         _socket.ExpectFrame("PONG");
         _registry.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // not registered a second time
+    }
+
+    [Fact]
+    public void A_connection_stopped_by_the_server_says_so_in_its_disconnect_line()
+    {
+        var (connection, _) = Start(TopicSet.All);
+        Watch(connection);
+        EventFilter.Info(contains: "disconnected after 0.0 s: stopped by the server").ExpectOne(() =>
+        {
+            Sys.Stop(connection);
+            ExpectTerminated(connection);
+        });
+    }
+
+    [Fact]
+    public void Bad_input_is_logged_with_its_code_and_message()
+    {
+        var (connection, _) = Start(TopicSet.All);
+        EventFilter.Info(contains: "sent bad input (unknown_action): unknown action \"dance\": expected subscribe, unsubscribe or ping").ExpectOne(() =>
+        {
+            connection.Tell(Text("""{"action":"dance"}"""));
+            _socket.ExpectFrame("ERROR");
+        });
     }
 }
