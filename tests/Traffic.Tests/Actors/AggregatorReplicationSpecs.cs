@@ -207,7 +207,8 @@ public sealed class AggregatorReplicationSpecs : TestKit, IDisposable
         Assert.Equal(TimeSpan.FromSeconds(3), AggregatorActor.ReplicaWait);
         var silent = CreateTestProbe();
         var replicas = CreateTestProbe();
-        var fresh = Sys.ActorOf(AggregatorActor.Props(_sequencer.Ref, TopicSchedule.Default, replicas.Ref, restoreFrom: () => silent.Ref));
+        var sequencer = CreateTestProbe();
+        var fresh = Sys.ActorOf(AggregatorActor.Props(sequencer.Ref, TopicSchedule.Default, replicas.Ref, restoreFrom: () => silent.Ref));
         silent.ExpectMsg<StateReplication.GetFullState>();
         fresh.Tell(AggregatorQueries.GetSnapshot.Instance);
         Scheduler.Advance(TimeSpan.FromSeconds(2.9));
@@ -215,6 +216,13 @@ public sealed class AggregatorReplicationSpecs : TestKit, IDisposable
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
         ExpectMsg<AggregatorQueries.SnapshotReady>();
         Assert.Equal(0, replicas.ExpectMsg<StateReplication.StateVersion>().Version);
+
+        // and its schedule starts: accidents every 10 s from now
+        fresh.Tell(new AggregatorCommands.ReplaceTopic(Topic.Accidents, [Entity("a1", 1)]));
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        var update = sequencer.ExpectMsg<SequencerCommands.PublishEntities>();
+        Assert.Equal(Topic.Accidents, update.Topic);
+        Assert.Equal(["a1"], Ids(update.Entities));
     }
 
     [Fact]

@@ -398,11 +398,12 @@ public sealed class TopicRegistrySpecs : TestKit
         var open = new ProbeSocket(CreateTestProbe());
         var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
         registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, open, TopicSet.None, null));
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new ProbeSocket(CreateTestProbe()), TopicSet.Of(Topic.Cameras), null));
         registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, full, TopicSet.All, null));
         registry.Tell(new RegistryCommands.PublishToAll(ServerMessages.Published(ServerMessageType.Alert, null, "{}"u8, DateTimeOffset.UtcNow)));
         registry.Tell(RegistryCommands.GetStats.Instance);
         ExpectMsg<RegistryCommands.Stats>();
-        Assert.Equal(1, metrics.DeliveredOf(null));
+        Assert.Equal(2, metrics.DeliveredOf(null));
         Assert.Equal(1, metrics.DroppedOf(null));
     }
 }
