@@ -7,6 +7,7 @@
 //   TestJavaScript  only the Node and browser tests
 //   Build      restore once, build with warnings as errors
 //   Bench, BenchSmoke  the benchmark (bench/README.md)
+//   Mutation   Stryker.NET on the core under the fast specs (stryker-config.json; docs/testing.md), not part of Test
 
 using System.Runtime.InteropServices;
 
@@ -184,6 +185,21 @@ Task("BenchSmoke")
 {
     var exit = StartProcess("bash", new ProcessSettings { Arguments = "bench/run.sh --smoke" });
     if (exit != 0) throw new Exception("bench/run.sh --smoke failed with exit code " + exit);
+});
+
+Task("Mutation")
+    .Description("Mutation testing (Stryker.NET, local tool) of the core under the fast specs; reports in TestResults/mutation/.")
+    .Does(() =>
+{
+    // Stryker builds the solution itself and runs the specs of stryker-config.json's test-case-filter once per
+    // mutant; it rewrites the built assemblies of Traffic.Tests, so build again before any other test run.
+    EnsureDirectoryExists(testResults + "/mutation");
+    var exit = StartProcess("dotnet", new ProcessSettings
+    {
+        Arguments = "stryker --config-file stryker-config.json --output " + MakeAbsolute(Directory(testResults + "/mutation")).FullPath
+            + " " + Argument("stryker-args", ""),
+    });
+    if (exit != 0) throw new Exception("dotnet stryker failed with exit code " + exit);
 });
 
 //////////////////////////////////////////////////////////////////////

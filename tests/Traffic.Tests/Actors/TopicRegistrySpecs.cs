@@ -258,22 +258,155 @@ public sealed class TopicRegistrySpecs : TestKit
         }
     }
 
-    [Fact]
-    public void Frames_queued_to_an_idle_socket_leave_once_the_registry_wakes_it_and_in_publish_order()
+    /// <summary>
+    /// A socket whose first Offer holds the registry's thread until the spec lets it go: whatever the
+    /// spec tells the registry meanwhile is in its mailbox, behind the publish being fanned out.
+    /// </summary>
+    private sealed class GateSocket(Offered answer = Offered.Queued, TestProbe? wakes = null) : IClientSocket, IDisposable
     {
-        var probe = CreateTestProbe();
-        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new WakeableSocket(probe), TopicSet.Of(Topic.Cameras), null));
+        public sealed record Woken;
+
+        private readonly ManualResetEventSlim _entered = new();
+        private readonly ManualResetEventSlim _open = new();
+
+        public void Wake() => wakes?.Ref.Tell(new Woken());
+
+        public string RemoteAddress => "127.0.0.1:3";
+        public void Start(IActorRef connection) { }
+        public bool TrySend(ServerFrame frame) => Offer(frame) != Offered.Refused;
+        public void Close(int status, string reason) { }
+        public void Abort() { }
+
+        public Offered Offer(ServerFrame frame)
+        {
+            _entered.Set();
+            Assert.True(_open.Wait(TimeSpan.FromSeconds(30)), "the spec opens the gate");
+            return answer;
+        }
+
+        /// <summary>Waits until the registry is inside <see cref="Offer"/>.</summary>
+        public void AwaitEntered() => Assert.True(_entered.Wait(TimeSpan.FromSeconds(30)), "the registry offers to the gate");
+        public void Open() => _open.Set();
+
+        public void Dispose()
+        {
+            _open.Set();
+            _entered.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Under_a_burst_each_idle_socket_is_woken_once_after_every_waiting_publish_is_queued_to_it_and_they_leave_in_publish_order()
+    {
+        // The registry is held inside a fan-out while a burst of five publishes lands in its mailbox.
+        using var gate = new GateSocket();
+        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, gate, TopicSet.Of(Topic.Patterns), null));
+        var probes = new[] { CreateTestProbe(), CreateTestProbe() };
+        foreach (var probe in probes)
+            _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new WakeableSocket(probe), TopicSet.Of(Topic.Cameras), null));
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Patterns, Update(Topic.Patterns, "hold")));
+        gate.AwaitEntered();
         var frames = Enumerable.Range(1, 5).Select(i => Update(Topic.Cameras, $"c{i}")).ToArray();
         foreach (var frame in frames) _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, frame));
+        gate.Open();
 
-        // However the publishes fell into wakes (all in one under a burst), every frame leaves, in order.
-        var received = new List<ServerFrame>();
-        while (received.Count < frames.Length)
+        // Each socket is woken once, with the whole burst queued, which then leaves in publish order;
+        // a registry that woke a socket at its first frame would wake it with one frame queued.
+        foreach (var probe in probes)
         {
-            var woken = probe.ExpectMsg<WakeableSocket.Woken>();
-            Assert.True(woken.Frames > 0, "woken with nothing queued");
-            for (var i = 0; i < woken.Frames; i++) received.Add(probe.ExpectMsg<ServerFrame>());
+            Assert.Equal(new WakeableSocket.Woken(frames.Length), probe.ExpectMsg<WakeableSocket.Woken>());
+            foreach (var frame in frames) Assert.Same(frame, probe.ExpectMsg<ServerFrame>());
         }
-        Assert.Equal(frames, received);
+        _registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>(); // the registry has handled everything sent to it: no second wake is owed
+        foreach (var probe in probes) probe.ExpectNoMsg(TimeSpan.Zero);
+
+        // Idle again: the next publish wakes each socket once more, with that one frame.
+        var next = Update(Topic.Cameras, "c6");
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, next));
+        foreach (var probe in probes)
+        {
+            Assert.Equal(new WakeableSocket.Woken(1), probe.ExpectMsg<WakeableSocket.Woken>());
+            Assert.Same(next, probe.ExpectMsg<ServerFrame>());
+        }
+    }
+
+    [Fact]
+    public void A_registry_that_stops_wakes_the_sockets_it_owed_a_wake()
+    {
+        var wakes = CreateTestProbe();
+        using var gate = new GateSocket(Offered.QueuedWake, wakes);
+        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, gate, TopicSet.Of(Topic.Patterns), null));
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Patterns, Update(Topic.Patterns, "owed")));
+        gate.AwaitEntered();
+        Watch(_registry);
+        Sys.Stop(_registry); // handled before the WakeWriters the fan-out is about to send itself
+        gate.Open();
+        ExpectTerminated(_registry);
+        wakes.ExpectMsg<GateSocket.Woken>();
+    }
+
+    [Fact]
+    public void A_registry_that_fails_wakes_the_sockets_it_owed_a_wake_before_it_restarts()
+    {
+        var wakes = CreateTestProbe();
+        using var gate = new GateSocket(Offered.QueuedWake, wakes);
+        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, gate, TopicSet.Of(Topic.Patterns), null));
+        var broken = CreateTestProbe();
+        _registry.Tell(new RegistryCommands.SetSubscriptions(broken.Ref, new BrokenSocket(), TopicSet.Of(Topic.Cameras), null));
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Patterns, Update(Topic.Patterns, "owed")));
+        gate.AwaitEntered();
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "boom"))); // before the WakeWriters: fails
+        gate.Open();
+        broken.ExpectMsg<ConnectionCommands.CloseWith>();
+        wakes.ExpectMsg<GateSocket.Woken>(); // by the failing instance; the restarted one owes nothing
+        _registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+        wakes.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void Metrics_count_a_frame_queued_to_an_idle_socket_as_delivered_and_every_frame_after_an_overflow_as_dropped()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-wake-metrics-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var idle = CreateTestProbe();
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new WakeableSocket(idle), TopicSet.Of(Topic.Cameras), null));
+        var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
+        var fullConnection = CreateTestProbe();
+        registry.Tell(new RegistryCommands.SetSubscriptions(fullConnection.Ref, full, TopicSet.Of(Topic.Weather), null));
+
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Cameras, Update(Topic.Cameras, "c")));
+        idle.ExpectMsg<WakeableSocket.Woken>();
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, Update(Topic.Weather, "w1"))); // refused: overflow
+        fullConnection.ExpectMsg<SocketEvents.OutboundOverflow>();
+        full.Accepting = true; // room again, but a socket that refused gets nothing more
+        registry.Tell(new RegistryCommands.PublishToTopic(Topic.Weather, Update(Topic.Weather, "w2")));
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+
+        Assert.Equal(1, metrics.DeliveredOf(Topic.Cameras));
+        Assert.Equal(0, metrics.DroppedOf(Topic.Cameras));
+        Assert.Equal(0, metrics.DeliveredOf(Topic.Weather));
+        Assert.Equal(2, metrics.DroppedOf(Topic.Weather));
+    }
+
+    [Fact]
+    public void Metrics_count_a_publish_to_all_under_the_all_stream()
+    {
+        using var meter = new System.Diagnostics.Metrics.Meter("registry-all-metrics-spec");
+        var metrics = new Traffic.Actors.Metrics.TrafficMetrics(meter);
+        var registry = Sys.ActorOf(TopicRegistryActor.Props(metrics));
+        var open = new ProbeSocket(CreateTestProbe());
+        var full = new ProbeSocket(CreateTestProbe()) { Accepting = false };
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, open, TopicSet.None, null));
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, new ProbeSocket(CreateTestProbe()), TopicSet.Of(Topic.Cameras), null));
+        registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, full, TopicSet.All, null));
+        registry.Tell(new RegistryCommands.PublishToAll(ServerMessages.Published(ServerMessageType.Alert, null, "{}"u8, DateTimeOffset.UtcNow)));
+        registry.Tell(RegistryCommands.GetStats.Instance);
+        ExpectMsg<RegistryCommands.Stats>();
+        Assert.Equal(2, metrics.DeliveredOf(null));
+        Assert.Equal(1, metrics.DroppedOf(null));
     }
 }

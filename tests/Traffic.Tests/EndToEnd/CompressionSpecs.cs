@@ -44,10 +44,16 @@ public sealed class CompressionSpecs
         Assert.Equal(plainSnapshot, await compressed.NextTextAsync());
         Assert.Equal("SNAPSHOT", JsonDocument.Parse(plainSnapshot).RootElement.Type());
 
+        var (plainBefore, compressedBefore) = (plain.BytesReceived, compressed.BytesReceived);
         (await service.PublishAsync(new { type = "ALERT", topic = "accidents", data = new { marker = "m1", padding = Padding } })).EnsureSuccessStatusCode();
         var plainAlert = await plain.NextTextAsync();
         Assert.Equal("ALERT", JsonDocument.Parse(plainAlert).RootElement.Type());
         Assert.Equal(plainAlert, await compressed.NextTextAsync());
+
+        // The same message, fewer bytes on the wire: only compression makes that true (the 2 000 x's deflate to a few bytes).
+        var (plainBytes, compressedBytes) = (plain.BytesReceived - plainBefore, compressed.BytesReceived - compressedBefore);
+        Assert.True(plainBytes > Padding.Length, $"plain client read {plainBytes} bytes for a {plainAlert.Length}-byte ALERT");
+        Assert.True(compressedBytes * 4 < plainBytes, $"compressing client read {compressedBytes} bytes for the ALERT, plain client {plainBytes}");
 
         // The client compresses what it sends too: the server inflates it (and answers, compressed).
         await compressed.SendAsync("""{"action":"ping"}""");
@@ -209,23 +215,43 @@ public sealed class CompressionSpecs
         return output.ToArray();
     }
 
-    /// <summary>A .NET ClientWebSocket, with or without DangerousDeflateOptions, that keeps each message's text.</summary>
+    /// <summary>
+    /// A .NET ClientWebSocket, with or without DangerousDeflateOptions, that keeps each message's text
+    /// and counts the bytes it reads off its TCP connection (<see cref="BytesReceived"/>: what crossed the wire).
+    /// </summary>
     private sealed class DeflateClient : IAsyncDisposable
     {
         private readonly ClientWebSocket _socket;
-        private DeflateClient(ClientWebSocket socket) => _socket = socket;
+        private readonly HttpMessageInvoker _invoker;
+        private readonly CountingStream[] _connection;
+        private DeflateClient(ClientWebSocket socket, HttpMessageInvoker invoker, CountingStream[] connection) =>
+            (_socket, _invoker, _connection) = (socket, invoker, connection);
 
         public string? Extensions { get; private init; }
 
+        /// <summary>Bytes read from the connection so far, handshake and frame headers included.</summary>
+        public long BytesReceived => _connection[0].BytesRead;
+
         public static async Task<DeflateClient> ConnectAsync(Uri uri, bool deflate)
         {
+            var connection = new CountingStream[1];
+            var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, token) =>
+                {
+                    var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    await tcp.ConnectAsync(context.DnsEndPoint, token);
+                    return connection[0] = new CountingStream(new NetworkStream(tcp, ownsSocket: true));
+                },
+            };
+            var invoker = new HttpMessageInvoker(handler);
             var socket = new ClientWebSocket();
             socket.Options.KeepAliveInterval = TimeSpan.Zero;
             socket.Options.CollectHttpResponseDetails = true;
             if (deflate) socket.Options.DangerousDeflateOptions = new WebSocketDeflateOptions();
-            await socket.ConnectAsync(uri, CancellationToken.None);
+            await socket.ConnectAsync(uri, invoker, CancellationToken.None);
             var extensions = socket.HttpResponseHeaders?.TryGetValue("Sec-WebSocket-Extensions", out var values) == true ? string.Join(",", values) : null;
-            return new DeflateClient(socket) { Extensions = extensions };
+            return new DeflateClient(socket, invoker, connection) { Extensions = extensions };
         }
 
         public Task SendAsync(string text) =>
@@ -251,7 +277,55 @@ public sealed class CompressionSpecs
         {
             _socket.Abort();
             _socket.Dispose();
+            _invoker.Dispose();
             return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>A connection's stream that counts what is read from it.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        private long _read;
+
+        public long BytesRead => Interlocked.Read(ref _read);
+
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Counted(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Counted(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+
+        private int Counted(int read)
+        {
+            Interlocked.Add(ref _read, read);
+            return read;
         }
     }
 
