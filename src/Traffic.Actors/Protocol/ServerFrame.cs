@@ -63,7 +63,7 @@ public sealed class ServerFrame
         if (cached is not null) return cached;
         // A lock, not a compare-and-swap: two drains on two cores must not both compress the same frame.
         // A private one (made only for frames that are compressed): a frame sits in many queues, anyone could lock it.
-        lock (LazyInitializer.EnsureInitialized(ref _deflateLock))
+        lock (LazyInitializer.EnsureInitialized(ref _deflateLock, static () => new object()))
         {
             ref var slot = ref delta ? ref _deflatedDelta : ref _deflated;
             if (slot is null)
