@@ -144,6 +144,11 @@ public sealed class ResumeSpecs : IAsyncLifetime
     [Fact]
     public async Task A_position_of_another_epoch_is_not_recovered()
     {
+        // The stream must have an epoch first (before its first message it has none: "no_history").
+        await using var witness = await _service.ConnectAsync("/ws?topics=patterns");
+        await witness.ExpectGreetingAsync();
+        await PublishSeenAsync(witness, "ALERT", "patterns", "numbered");
+
         await using var back = await _service.ConnectAsync("/ws?topics=patterns&since=patterns:someotherepoch:5");
         await back.NextAsync();
         var result = (await back.NextAsync()).GetProperty("topics").GetProperty("patterns");
