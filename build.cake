@@ -165,7 +165,7 @@ Task("Run")
     .IsDependentOn("Build")
     .Does(() =>
 {
-    hostExitCode = RunInForeground(hostDll, hostProject);
+    hostExitCode = RunInForeground(hostDll, "."); // from the repository's root: the SQLite file is ./data/traffic.db
     if (hostExitCode != 0) throw new Exception($"Traffic.Host exited with code {hostExitCode}");
 });
 

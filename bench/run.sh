@@ -205,6 +205,8 @@ start_server() {
     cd "$dir"
     ulimit -n "$FDS" 2> /dev/null || true
     export WS_HOST=127.0.0.1 WS_PORT="$SERVER_PORT" PUBLISH_API_KEY=bench-publish-key SIMULATOR_ENABLED=false
+    # The fan-out scenarios compare servers that keep nothing; bench/durable.sh measures persistence.
+    export PERSISTENCE="${BENCH_PERSISTENCE:-none}"
     unset DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
     exec "${PIN_SERVER[@]}" "${cmd[@]}"

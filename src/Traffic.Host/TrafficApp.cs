@@ -17,6 +17,8 @@ using Traffic.Host.Configuration;
 using Traffic.Host.Ingest;
 using Traffic.Host.Lifetime;
 using Traffic.Host.Memory;
+using Traffic.Host.Persistence;
+using Traffic.Actors.Cluster;
 using Traffic.Host.WebSockets;
 
 namespace Traffic.Host;
@@ -38,6 +40,8 @@ public static class TrafficApp
         var options = ServiceOptions.From(builder.Configuration);
         options.CheckKeys(builder.Environment.IsDevelopment());
         builder.Services.AddSingleton(options);
+        var store = PersistenceStore.Open(options.Persistence); // a corrupt or busy file stops the start here
+        builder.Services.AddSingleton(store);
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
@@ -63,13 +67,16 @@ public static class TrafficApp
             .AddPrometheusExporter());
         builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
         {
-            ConfigureAkka(akka, options, services.GetRequiredService<TrafficMetrics>(), services.GetRequiredService<ILoggerFactory>());
+            ConfigureAkka(akka, options, store, services.GetRequiredService<TrafficMetrics>(), services.GetRequiredService<ILoggerFactory>());
             configureAkka?.Invoke(akka);
         });
         // After AddAkka: hosted services start in order, and the ingest waits for the aggregator.
         if (options.Ingest is not null) builder.Services.AddNgsiLdIngest(options);
 
         var app = builder.Build();
+        app.Logger.LogInformation("Persistence: {Persistence}", options.Persistence);
+        app.Lifetime.ApplicationStopped.Register(store.Dispose); // the SQLite file's lock is let go once Akka has stopped
+        if (options.PersistenceNotice is { } notice) app.Logger.LogWarning("{Notice}", notice);
         if (options.Ingest is not null && options.NotifyApiKey is null && options.PublishApiKey is not null)
             app.Logger.LogWarning("POST /ngsi-ld/notify takes the publish key (PUBLISH_API_KEY), which the broker's subscription then holds in clear text: " +
                                   "set NGSI_LD_NOTIFY_KEY to give notifications a key of their own");
@@ -129,7 +136,8 @@ public static class TrafficApp
                 .UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types }));
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, TrafficMetrics metrics, ILoggerFactory loggers)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, PersistenceStore store, TrafficMetrics metrics,
+        ILoggerFactory loggers)
     {
         akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"), HoconAddMode.Prepend)
             .ConfigureLoggers(loggers =>
@@ -137,7 +145,9 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .AddTopicRegistry(metrics, options.History);
+            // A single node with persistence holds resumes until the journal's history is back in the registry.
+            .AddTopicRegistry(metrics, options.History, awaitRestore: store.Enabled && options.Cluster is null);
+        store.Configure(akka);
 
         if (options.Cluster is { } cluster)
         {
@@ -149,7 +159,8 @@ public static class TrafficApp
             return;
         }
 
-        akka.AddTopicSequencer()
+        if (store.Enabled) akka.WithTrafficSerializer(); // what the journal writes
+        akka.AddTopicSequencer(store.Enabled ? options.History : null)
             .AddAggregator(options.Schedule, metrics)
             .AddConnectionHub(options.Connection, metrics);
         if (options.SimulatorEnabled) akka.AddSimulatedFeed(options.Simulation);

@@ -48,7 +48,7 @@ export class Service {
     this.port ??= await freePort();
     const child = spawn('dotnet', [hostDll], {
       cwd: path.dirname(hostDll),
-      env: { ...process.env, WS_HOST: '127.0.0.1', WS_PORT: String(this.port), PUBLISH_API_KEY: API_KEY, ...this.env },
+      env: { ...process.env, WS_HOST: '127.0.0.1', WS_PORT: String(this.port), PUBLISH_API_KEY: API_KEY, PERSISTENCE: 'none', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.process = child;

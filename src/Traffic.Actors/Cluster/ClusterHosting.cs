@@ -44,9 +44,16 @@ public static class ClusterHosting
         typeof(AggregatorCommands.EntitiesApplied),
     ];
 
-    /// <summary>Binds <see cref="CrossNodeMessages"/> to <see cref="TrafficSerializer"/>.</summary>
+    /// <summary>What is written to the database (docs/architecture.md, "Persistence"): the journal's entries; its heads marks are <see cref="RegistryCommands.AnnounceHeads"/>.</summary>
+    public static readonly IReadOnlyList<Type> PersistedMessages =
+    [
+        typeof(StreamJournal.Entry),
+        typeof(RegistryCommands.AnnounceHeads),
+    ];
+
+    /// <summary>Binds <see cref="CrossNodeMessages"/> and <see cref="PersistedMessages"/> to <see cref="TrafficSerializer"/>.</summary>
     public static AkkaConfigurationBuilder WithTrafficSerializer(this AkkaConfigurationBuilder builder) =>
-        builder.WithCustomSerializer(SerializerName, CrossNodeMessages, system => new TrafficSerializer(system));
+        builder.WithCustomSerializer(SerializerName, CrossNodeMessages.Concat(PersistedMessages).Distinct().ToArray(), system => new TrafficSerializer(system));
 
     /// <summary>
     /// The cluster form of the service's actors, in start-up order (each extension beside its actors
@@ -54,13 +61,14 @@ public static class ClusterHosting
     /// sequencer and the aggregator as singletons, a snapshot replica on every node, and the simulated
     /// feed as a singleton when <paramref name="simulation"/> is given.
     /// </summary>
+    /// <param name="journal">With persistence: the history's settings, which the sequencer's journal keeps to.</param>
     public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
-        SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null)
+        SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null, HistorySettings? journal = null)
     {
         builder.WithTrafficSerializer()
             .WithDistributedPubSub("")
             .AddClusterPublishing()
-            .AddSequencerSingleton()
+            .AddSequencerSingleton(journal)
             .AddAggregatorSingleton(schedule, metrics)
             .AddSnapshotReplica(snapshotWaitLimit);
         if (simulation is not null) builder.AddSimulationSingleton(simulation);

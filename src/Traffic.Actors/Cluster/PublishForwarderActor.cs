@@ -15,6 +15,8 @@ namespace Traffic.Actors.Cluster;
 /// a new sequencer may take again what the old one took but never acknowledged (at least once,
 /// only across a crash of the sequencer's node).
 /// At most <see cref="MaxPending"/> publishes wait; past that the oldest are dropped, logged once per outage.
+/// A publish sent as <see cref="SequencerCommands.PublishAndConfirm"/> is confirmed to its sender when
+/// the sequencer acknowledges it (with persistence: once written), refused if it is dropped.
 /// </summary>
 public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
 {
@@ -29,6 +31,7 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
     private readonly IActorRef _sequencer;
     private readonly string _origin = Guid.NewGuid().ToString("N")[..12]; // this incarnation: a restarted node numbers anew
     private readonly LinkedList<SequencerCommands.Forwarded> _pending = new();
+    private readonly Dictionary<long, IActorRef> _confirmTo = new(); // by number: who waits for a confirmation
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _next;
     private DateTime _lastProgress = DateTime.UtcNow;
@@ -40,6 +43,11 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
         _sequencer = sequencer;
         Receive<SequencerCommands.PublishEntities>(Forward);
         Receive<SequencerCommands.PublishData>(Forward);
+        Receive<SequencerCommands.PublishAndConfirm>(c =>
+        {
+            Forward(c.Publish);
+            _confirmTo[_next] = Sender;
+        });
         Receive<SequencerCommands.ForwardedUpTo>(ack =>
         {
             if (ack.Origin != _origin) return;
@@ -47,6 +55,7 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
             while (_pending.First is { } first && first.Value.Number <= ack.Number)
             {
                 _pending.RemoveFirst();
+                if (_confirmTo.Remove(first.Value.Number, out var waiting)) waiting.Tell(SequencerCommands.PublishConfirmed.Instance);
                 removed = true;
             }
             if (!removed) return;
@@ -74,7 +83,10 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
         var number = ++_next;
         if (_pending.Count >= MaxPending)
         {
+            var dropped = _pending.First!.Value.Number;
             _pending.RemoveFirst();
+            if (_confirmTo.Remove(dropped, out var waiting))
+                waiting.Tell(new SequencerCommands.PublishRefused("the sequencer is not answering; try again shortly"));
             if (!_overflowLogged) _log.Warning("The sequencer has acknowledged nothing for a while: more than {0} publishes wait; dropping the oldest", MaxPending);
             _overflowLogged = true;
         }

@@ -12,13 +12,16 @@ public static class SequencerSingletonHosting
     /// The <see cref="TopicSequencerActor"/> runs once in the cluster (a singleton, on the oldest node,
     /// beside the aggregator) and <c>IRequiredActor&lt;TopicSequencerActor&gt;</c> is its proxy; the
     /// <see cref="SequencerInbox"/> is this node's <see cref="PublishForwarderActor"/>, which resends each
-    /// publish until the sequencer has it, even while the singleton moves.
+    /// publish until the sequencer has it, even while the singleton moves. With <paramref name="journal"/>
+    /// (persistence on, a database every node shares) the singleton writes every numbered message first
+    /// and a new one continues from the journal's heads, densely (<see cref="StreamJournalActor"/>).
     /// </summary>
-    public static AkkaConfigurationBuilder AddSequencerSingleton(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder AddSequencerSingleton(this AkkaConfigurationBuilder builder, HistorySettings? journal = null) =>
         builder.Needs<FanOutEntry>(nameof(AddSequencerSingleton)).Needs<TopicRegistryActor>(nameof(AddSequencerSingleton))
             .Provides<TopicSequencerActor>().Provides<SequencerInbox>()
             .WithSingleton<TopicSequencerActor>(ClusterHosting.SequencerSingletonName,
-                (_, registry, _) => TopicSequencerActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>()),
+                (_, registry, _) => TopicSequencerActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>(),
+                    journal is null ? null : StreamJournalActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>(), journal)),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
             .WithActors((system, registry) => registry.Register<SequencerInbox>(
                 system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>()), "publish-forwarder")));

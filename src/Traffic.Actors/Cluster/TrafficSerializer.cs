@@ -43,6 +43,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const string UpsertEntitiesManifest = "UE";
     private const string RemoveEntitiesManifest = "RE";
     private const string EntitiesAppliedManifest = "EA";
+    // Persistence (docs/architecture.md, "Persistence"): the journal's entries; its heads marks are AnnounceHeads.
+    private const string JournalEntryManifest = "JE";
 
     public TrafficSerializer(ExtendedActorSystem system) : base(system) { }
 
@@ -70,6 +72,7 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         AggregatorCommands.UpsertEntities => UpsertEntitiesManifest,
         AggregatorCommands.RemoveEntities => RemoveEntitiesManifest,
         AggregatorCommands.EntitiesApplied => EntitiesAppliedManifest,
+        StreamJournal.Entry => JournalEntryManifest,
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -77,6 +80,8 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     {
         RegistryCommands.PublishToTopic p => Frame((byte)p.Topic, p.Frame),
         RegistryCommands.PublishToAll p => Frame(NoTopic, p.Frame),
+        // [numbered at][publish topic][the frame, as a publish carries it]
+        StreamJournal.Entry e => JournalEntry(e),
         RegistryCommands.AnnounceHeads a => Write(w =>
         {
             w.Int(a.Heads.Count);
@@ -174,6 +179,14 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             case PublishToAllManifest:
                 r.Byte();
                 return new RegistryCommands.PublishToAll(r.Frame());
+            case JournalEntryManifest:
+            {
+                var at = r.Long();
+                var topic = r.OptionalTopic();
+                var frame = r.Frame();
+                if (frame.Sequence is null) throw r.Refuse("a journal entry without a position");
+                return new StreamJournal.Entry(at, topic, frame);
+            }
             case AnnounceHeadsManifest:
             {
                 var heads = new StreamPosition?[r.Count(minBytesEach: 1)];
@@ -315,6 +328,15 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     /// [publish topic][frame type][frame topic][flags], then the position when numbered ([epoch][offset][previous offset]),
     /// the delta when there is one ([base offset][delta JSON]), then the frame's JSON as it is.
     /// </summary>
+    private static byte[] JournalEntry(StreamJournal.Entry entry)
+    {
+        var frame = Frame(entry.Topic is { } t ? (byte)t : NoTopic, entry.Frame);
+        var bytes = new byte[8 + frame.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, entry.AtUnixMs);
+        frame.CopyTo(bytes, 8);
+        return bytes;
+    }
+
     private static byte[] Frame(byte publishTopic, ServerFrame frame) => Write(w =>
     {
         w.Byte(publishTopic);

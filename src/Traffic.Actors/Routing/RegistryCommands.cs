@@ -35,6 +35,13 @@ public static class RegistryCommands
 
     public sealed record Heads(IReadOnlyList<StreamPosition?> Positions);
 
+    /// <summary>
+    /// What the journal kept of the streams (<see cref="StreamJournalActor"/>, after a restart), oldest
+    /// first, and each stream's head: taken into the history of each stream this node has heard nothing of yet, so that clients
+    /// resume across the restart. A registry started to wait for it holds resumes until it comes.
+    /// </summary>
+    public sealed record RestoreHistory(IReadOnlyList<StreamJournal.Entry> Entries, IReadOnlyList<StreamPosition?> Heads);
+
     /// <summary>Delivers a frame to every subscriber of one topic.</summary>
     public sealed record PublishToTopic(Topic Topic, ServerFrame Frame);
 

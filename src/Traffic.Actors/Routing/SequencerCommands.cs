@@ -21,6 +21,21 @@ public static class SequencerCommands
     /// </summary>
     public sealed record Forwarded(string Origin, long Number, long OldestUnacknowledged, object Publish, IActorRef ReplyTo);
 
-    /// <summary>Every publish of <paramref name="Origin"/> up to <paramref name="Number"/> is taken.</summary>
+    /// <summary>Every publish of <paramref name="Origin"/> up to <paramref name="Number"/> is taken (with persistence: written).</summary>
     public sealed record ForwardedUpTo(string Origin, long Number);
+
+    /// <summary>
+    /// A publish (<see cref="PublishData"/> or <see cref="PublishEntities"/>) whose sender waits to hear
+    /// that it will be delivered: <see cref="PublishConfirmed"/> once it is numbered (with persistence:
+    /// written to the journal), <see cref="PublishRefused"/> when it cannot be kept now. Local to a node.
+    /// </summary>
+    public sealed record PublishAndConfirm(object Publish);
+
+    public sealed record PublishConfirmed
+    {
+        public static readonly PublishConfirmed Instance = new();
+    }
+
+    /// <param name="Reason">Why, for the publisher (e.g. the database is unreachable).</param>
+    public sealed record PublishRefused(string Reason);
 }

@@ -4,7 +4,7 @@ namespace Traffic.Actors.Routing;
 
 /// <summary>
 /// One stream's recent messages on this node, in the order the sequencer numbered them, bounded
-/// by count and by age, so that a client that reconnects here can be sent exactly what it missed.
+/// by count, by bytes and by age, so that a client that reconnects here can be sent exactly what it missed.
 /// It knows how far back it is complete (<see cref="_floor"/>): a client whose last offset is at
 /// least that is given every later message; an older one, or one of another epoch, cannot be.
 /// A message whose <see cref="FrameSequence.PreviousOffset"/> is past the last one held here means
@@ -12,7 +12,7 @@ namespace Traffic.Actors.Routing;
 /// a resume and is dropped. A jump the sequencer made on taking over (previous offset at or below
 /// the last held) loses nothing. Owned by the <see cref="TopicRegistryActor"/>: no locking.
 /// </summary>
-public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
+public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxBytes = HistorySettings.DefaultBytes)
 {
     /// <summary>A held message: its frame, when it arrived, and its place in the order of every stream's arrivals.</summary>
     public readonly record struct Entry(ServerFrame Frame, long Arrival, DateTimeOffset ReceivedAt)
@@ -24,6 +24,7 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
     private string? _epoch;
     private long _head;
     private long _floor; // a client at an offset >= this gets every later message from _entries
+    private long _bytes; // of the frames held (and their deltas)
 
     /// <summary>The position of the last message numbered on this stream, as far as this node knows; null before it knows the epoch.</summary>
     public StreamPosition? Head => _epoch is null ? null : new StreamPosition(_epoch, _head);
@@ -35,7 +36,21 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
         if (sequence.Epoch != _epoch) Reset(sequence.Epoch, sequence.PreviousOffset);
         else if (sequence.PreviousOffset > _head) Reset(_epoch, sequence.PreviousOffset); // this node missed some
         _entries.Enqueue(new Entry(frame, arrival, now));
+        _bytes += SizeOf(frame);
         _head = sequence.Offset;
+        Trim(now);
+    }
+
+    /// <summary>
+    /// Takes what the journal kept of this stream after a restart (oldest first, with when each was
+    /// numbered), then its <paramref name="head"/>; only while this node has heard nothing of the
+    /// stream (in a cluster, a live node's own history is newer than anything restored).
+    /// </summary>
+    public void Restore(IEnumerable<(ServerFrame Frame, DateTimeOffset At)> entries, StreamPosition? head, Func<long> nextArrival, DateTimeOffset now)
+    {
+        if (_epoch is not null) return;
+        foreach (var (frame, at) in entries) Append(frame, nextArrival(), at);
+        if (head is { } known) Announce(known);
         Trim(now);
     }
 
@@ -60,13 +75,18 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
         if (since.Epoch != _epoch) return new ResumeOutcome(stream, false, ResumeOutcome.EpochChanged, Head, null);
         if (since.Offset >= _head) return new ResumeOutcome(stream, true, null, Head, null); // nothing missed
         if (since.Offset < _floor) return new ResumeOutcome(stream, false, ResumeOutcome.TooOld, Head, null);
+        // Every ALERT, and of a topic's UPDATEs (each its whole list) only the newest: it supersedes the others.
+        var newestUpdate = -1L;
+        foreach (var entry in _entries)
+            if (entry.Offset > since.Offset && entry.Frame.ConflationTopic is not null) newestUpdate = entry.Offset;
         long from = -1, to = -1;
         foreach (var entry in _entries)
         {
             if (entry.Offset <= since.Offset) continue;
-            missed.Add(entry);
             if (from < 0) from = entry.Offset;
             to = entry.Offset;
+            if (entry.Frame.ConflationTopic is not null && entry.Offset != newestUpdate) continue;
+            missed.Add(entry);
         }
         return new ResumeOutcome(stream, true, null, Head, from < 0 ? null : (from, to));
     }
@@ -74,16 +94,23 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
     private void Reset(string epoch, long floor)
     {
         _entries.Clear();
+        _bytes = 0;
         _epoch = epoch;
         _floor = floor;
         _head = floor;
     }
 
-    /// <summary>Drops what is over the count or the age; a client must then be past the oldest dropped offset.</summary>
+    /// <summary>Drops what is over the count, the bytes or the age; a client must then be past the oldest dropped offset.</summary>
     private void Trim(DateTimeOffset now)
     {
         var oldest = now - timeToLive;
-        while (_entries.Count > 0 && (_entries.Count > capacity || _entries.Peek().ReceivedAt < oldest))
-            _floor = _entries.Dequeue().Offset;
+        while (_entries.Count > 0 && (_entries.Count > capacity || _bytes > maxBytes || _entries.Peek().ReceivedAt < oldest))
+        {
+            var dropped = _entries.Dequeue();
+            _bytes -= SizeOf(dropped.Frame);
+            _floor = dropped.Offset;
+        }
     }
+
+    private static long SizeOf(ServerFrame frame) => frame.Utf8Json.Length + (frame.Delta?.Utf8Json.Length ?? 0);
 }

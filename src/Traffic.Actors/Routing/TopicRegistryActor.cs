@@ -20,7 +20,7 @@ namespace Traffic.Actors.Routing;
 /// each; at idle the first send waits for one message more in this mailbox and nothing else.
 /// </para>
 /// </summary>
-public sealed class TopicRegistryActor : ReceiveActor
+public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
 {
     private sealed class Subscriber(IActorRef connection, IClientSocket socket)
     {
@@ -49,11 +49,62 @@ public sealed class TopicRegistryActor : ReceiveActor
     /// <summary>The registry's actor name, under /user (other nodes find it by this name).</summary>
     public const string Name = "topic-registry";
 
-    public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null)
+    /// <summary>How long a registry started with <c>awaitRestore</c> holds subscriptions for the journal's history.</summary>
+    public static readonly TimeSpan RestoreWait = TimeSpan.FromSeconds(30);
+
+    private sealed record RestoreTimedOut
+    {
+        public static readonly RestoreTimedOut Instance = new();
+    }
+
+    /// <param name="awaitRestore">With persistence on a single node: subscriptions (and their resumes) wait
+    /// for the history the journal kept (<see cref="RegistryCommands.RestoreHistory"/>), at most <see cref="RestoreWait"/>.</param>
+    public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false)
     {
         _metrics = metrics;
         var settings = history ?? HistorySettings.Default;
-        _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive)).ToArray();
+        _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive, settings.Bytes)).ToArray();
+        _awaitRestore = awaitRestore;
+        if (awaitRestore) AwaitingRestore();
+        else Serving();
+    }
+
+    private readonly bool _awaitRestore;
+
+    protected override void PreStart()
+    {
+        if (_awaitRestore) Timers.StartSingleTimer(nameof(RestoreTimedOut), RestoreTimedOut.Instance, RestoreWait);
+    }
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Until the journal's history is in: everything but subscriptions is served as usual.</summary>
+    private void AwaitingRestore()
+    {
+        Receive<RegistryCommands.SetSubscriptions>(_ => Stash.Stash());
+        Receive<RestoreTimedOut>(_ =>
+        {
+            _log.Warning("No history from the journal within {0:0} s; resumes are served from what arrives from now on", RestoreWait.TotalSeconds);
+            BecomeServing();
+        });
+        Receive<RegistryCommands.RestoreHistory>(r =>
+        {
+            Restore(r);
+            BecomeServing();
+        });
+        Serving();
+    }
+
+    private void BecomeServing()
+    {
+        Timers.Cancel(nameof(RestoreTimedOut));
+        Become(Serving);
+        Stash.UnstashAll();
+    }
+
+    private void Serving()
+    {
         Receive<RegistryCommands.PublishToTopic>(p =>
         {
             Remember(p.Topic, p.Frame);
@@ -75,10 +126,22 @@ public sealed class TopicRegistryActor : ReceiveActor
         Receive<RegistryCommands.SetSubscriptions>(Set);
         Receive<Terminated>(t => Forget(t.ActorRef));
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
+        Receive<RegistryCommands.RestoreHistory>(Restore); // a journal started again (the database was away)
     }
 
-    public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null) =>
-        Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics, history));
+    public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false) =>
+        Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics, history, awaitRestore));
+
+    private void Restore(RegistryCommands.RestoreHistory restore)
+    {
+        var now = Context.System.Scheduler.Now;
+        for (var stream = 0; stream < Streams.Count; stream++)
+        {
+            var mine = restore.Entries.Where(e => e.Stream == stream).Select(e => (e.Frame, e.At));
+            _histories[stream].Restore(mine, restore.Heads.Count > stream ? restore.Heads[stream] : null, () => ++_arrivals, now);
+        }
+        _positionsChanged++;
+    }
 
     /// <summary>
     /// A failure restarts the registry empty (the guardian's default). Its connections would then
@@ -94,6 +157,9 @@ public sealed class TopicRegistryActor : ReceiveActor
             connection.Tell(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
         base.PreRestart(reason, message);
     }
+
+    /// <summary>A restarted registry serves at once: the journal's history came (or not) to the failed instance.</summary>
+    protected override void PostRestart(Exception reason) => Become(Serving);
 
     protected override void PostStop() => WakeAll(); // a socket told to wait is never left waiting
 

@@ -7,8 +7,9 @@ namespace Traffic.Actors.Routing;
 public static class TopicRegistryHosting
 {
     /// <summary>Starts the <see cref="TopicRegistryActor"/> and registers it as <c>IRequiredActor&lt;TopicRegistryActor&gt;</c>.</summary>
+    /// <param name="awaitRestore">With persistence on a single node: resumes wait for the journal's history (<see cref="StreamJournalActor"/>).</param>
     public static AkkaConfigurationBuilder AddTopicRegistry(this AkkaConfigurationBuilder builder, TrafficMetrics? metrics = null,
-        HistorySettings? history = null) =>
+        HistorySettings? history = null, bool awaitRestore = false) =>
         builder.Provides<TopicRegistryActor>().WithActors((system, registry) =>
-            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics, history), TopicRegistryActor.Name)));
+            registry.Register<TopicRegistryActor>(system.ActorOf(TopicRegistryActor.Props(metrics, history, awaitRestore), TopicRegistryActor.Name)));
 }

@@ -20,6 +20,15 @@ namespace Traffic.Actors.Routing;
 /// </para>
 /// It also makes each topic's delta UPDATE (what changed since the topic's previous UPDATE) for
 /// clients that asked for deltas, once per UPDATE.
+/// <para>
+/// With persistence (docs/architecture.md, "Persistence") it first has its child, the
+/// <see cref="StreamJournalActor"/>, recover: each stream the journal knows continues from its head,
+/// densely (no jump: nothing numbered after it was ever delivered). Every numbered message then goes
+/// through the journal, which delivers and acknowledges it once written. A journal that stops (the
+/// database is away) is started again with back-off; meanwhile publishes that wait for a confirmation
+/// are refused, ALERTs wait (up to <see cref="MaxWaitingWhileJournalDown"/>), scheduled UPDATEs are
+/// skipped (the next one carries the whole list), and forwarded publishes go unacknowledged (resent).
+/// </para>
 /// </summary>
 public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 {
@@ -29,6 +38,15 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     /// <summary>A forwarder silent this long is forgotten (see <c>_takenFrom</c>).</summary>
     public static readonly TimeSpan ForwarderForgottenAfter = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan HeadsWait = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan JournalRestartMin = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan JournalRestartMax = TimeSpan.FromSeconds(30);
+    public const int MaxWaitingWhileJournalDown = 1000;
+    public const string JournalDownReason = "the database is unreachable; try again shortly";
+
+    private sealed record RestartJournal
+    {
+        public static readonly RestartJournal Instance = new();
+    }
 
     private sealed record Announce
     {
@@ -45,6 +63,13 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 
     private readonly IActorRef _publisher;
     private readonly IActorRef _registry;
+    private readonly Props? _journalProps;
+    private IActorRef? _journal;             // null without persistence, and while it is down
+    private IReadOnlyList<StreamPosition?> _journalHeads = [];
+    private TimeSpan _journalBackoff = JournalRestartMin;
+    private int _waitingWhileDown;
+    private bool _downLogged;
+    private bool _started;
     private readonly string[] _epochs = new string[Streams.Count];
     private readonly long[] _offsets = new long[Streams.Count];
     private readonly long[] _previous = new long[Streams.Count]; // what the next message's PreviousOffset is
@@ -57,10 +82,25 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 
     /// <param name="publisher">Where numbered frames go (<see cref="FanOutEntry"/>).</param>
     /// <param name="registry">This node's registry: asked where the streams stand when starting.</param>
-    public TopicSequencerActor(IActorRef publisher, IActorRef registry)
+    /// <param name="journal">With persistence: the <see cref="StreamJournalActor"/>'s props (made a child of this actor).</param>
+    public TopicSequencerActor(IActorRef publisher, IActorRef registry, Props? journal = null)
     {
         _publisher = publisher;
         _registry = registry;
+        _journalProps = journal;
+        Starting();
+    }
+
+    /// <summary>Until every stream's start is known: the journal's heads (with persistence), then the registry's.</summary>
+    private void Starting()
+    {
+        Receive<StreamJournal.Recovered>(r =>
+        {
+            _journalHeads = r.Heads;
+            AskRegistryForHeads();
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<RestartJournal>(_ => StartJournal());
         Receive<RegistryCommands.Heads>(h => Start(h.Positions));
         Receive<HeadsTimedOut>(_ =>
         {
@@ -73,23 +113,47 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(IActorRef publisher, IActorRef registry) =>
-        Akka.Actor.Props.Create(() => new TopicSequencerActor(publisher, registry));
+    public static Props Props(IActorRef publisher, IActorRef registry, Props? journal = null) =>
+        Akka.Actor.Props.Create(() => new TopicSequencerActor(publisher, registry, journal));
 
     protected override void PreStart()
+    {
+        if (_journalProps is null) AskRegistryForHeads();
+        else StartJournal();
+    }
+
+    /// <summary>A journal that fails is not restarted by Akka (it stops); this actor starts it again, with back-off.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    private void AskRegistryForHeads()
     {
         _registry.Tell(RegistryCommands.GetHeads.Instance);
         Timers.StartSingleTimer(nameof(HeadsTimedOut), HeadsTimedOut.Instance, HeadsWait);
     }
 
+    private void StartJournal()
+    {
+        _journal = Context.ActorOf(_journalProps!, "journal");
+        Context.Watch(_journal);
+    }
+
     private void Start(IReadOnlyList<StreamPosition?> heads)
     {
         Timers.Cancel(nameof(HeadsTimedOut));
+        _started = true;
         var newEpoch = StreamPosition.NewEpoch();
         var continued = new List<string>();
         for (var stream = 0; stream < Streams.Count; stream++)
         {
-            if (stream < heads.Count && heads[stream] is { } head)
+            if (stream < _journalHeads.Count && _journalHeads[stream] is { } kept)
+            {
+                // Written to the journal: everything numbered after it was never delivered, so no jump.
+                _epochs[stream] = kept.Epoch;
+                _previous[stream] = kept.Offset;
+                _offsets[stream] = kept.Offset;
+                continued.Add($"{Streams.Name(stream)} {kept}");
+            }
+            else if (stream < heads.Count && heads[stream] is { } head)
             {
                 _epochs[stream] = head.Epoch;
                 _previous[stream] = head.Offset;
@@ -100,6 +164,8 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         }
         if (continued.Count > 0) _log.Info("Sequencer continues {0}", string.Join(", ", continued));
         else _log.Info("Sequencer starts epoch {0}", newEpoch);
+        // Every stream's epoch is kept from the start, not only from its first message.
+        if (_journal is not null && continued.Count < Streams.Count) _journal.Tell(new StreamJournal.MarkHeads(CurrentHeads()));
         AnnounceHeads();
         Timers.StartPeriodicTimer(nameof(Announce), Announce.Instance, AnnounceInterval);
         Become(Numbering);
@@ -108,22 +174,35 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
 
     private void Numbering()
     {
-        Receive<SequencerCommands.PublishEntities>(Number);
-        Receive<SequencerCommands.PublishData>(Number);
+        Receive<SequencerCommands.PublishEntities>(p => Number(p, null, null));
+        Receive<SequencerCommands.PublishData>(p => Number(p, null, null));
+        Receive<SequencerCommands.PublishAndConfirm>(c =>
+        {
+            if (c.Publish is SequencerCommands.PublishEntities entities) Number(entities, SequencerCommands.PublishConfirmed.Instance, Sender);
+            else if (c.Publish is SequencerCommands.PublishData data) Number(data, SequencerCommands.PublishConfirmed.Instance, Sender);
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
         Receive<SequencerCommands.Forwarded>(f =>
         {
             // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
             // A new sequencer starts each forwarder's count where the forwarder says it still waits, so a
             // new publish that overtakes the resent ones is not taken before them (they would then look like repeats).
             var taken = Math.Max(_takenFrom.TryGetValue(f.Origin, out var last) ? last.Taken : 0, f.OldestUnacknowledged - 1);
+            var ack = new SequencerCommands.ForwardedUpTo(f.Origin, f.Number == taken + 1 ? f.Number : taken);
             if (f.Number == taken + 1)
             {
-                if (f.Publish is SequencerCommands.PublishEntities entities) Number(entities);
-                else if (f.Publish is SequencerCommands.PublishData data) Number(data);
+                // Acknowledged once written (with persistence), by the journal; else at once.
+                if (f.Publish is SequencerCommands.PublishEntities entities) Number(entities, ack, f.ReplyTo);
+                else if (f.Publish is SequencerCommands.PublishData data) Number(data, ack, f.ReplyTo);
                 taken = f.Number;
             }
+            else if (f.Number <= taken)
+            {
+                // A repeat: acknowledged again, after whatever is still being written (its first copy among them).
+                if (_journal is null) f.ReplyTo.Tell(ack);
+                else _journal.Tell(new StreamJournal.AckWhenWritten(ack, f.ReplyTo));
+            }
             _takenFrom[f.Origin] = (taken, Now);
-            if (f.Number <= taken) f.ReplyTo.Tell(new SequencerCommands.ForwardedUpTo(f.Origin, taken));
         });
         Receive<Announce>(_ =>
         {
@@ -131,6 +210,62 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             ForgetSilentForwarders();
         });
         Receive<RegistryCommands.Heads>(_ => { }); // a late answer
+    }
+
+    /// <summary>
+    /// The journal stopped (a write or the recovery failed: the database is away). Nothing is numbered
+    /// until it is back, so that offsets stay dense and nothing is delivered that was not written.
+    /// </summary>
+    private void JournalStopped()
+    {
+        _journal = null;
+        if (!_downLogged)
+            _log.Error("The journal stopped (the database is unreachable?); publishes are refused until it is back, tried again in {0:0.#} s and then with back-off up to {1:0} s",
+                _journalBackoff.TotalSeconds, JournalRestartMax.TotalSeconds);
+        _downLogged = true;
+        Timers.StartSingleTimer(nameof(RestartJournal), RestartJournal.Instance, _journalBackoff);
+        _journalBackoff = TimeSpan.FromTicks(Math.Min(_journalBackoff.Ticks * 2, JournalRestartMax.Ticks));
+        Become(JournalDown);
+    }
+
+    private void JournalDown()
+    {
+        Receive<RestartJournal>(_ => StartJournal());
+        Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<StreamJournal.Recovered>(r =>
+        {
+            _journalBackoff = JournalRestartMin;
+            _downLogged = false;
+            _waitingWhileDown = 0;
+            _log.Info("The journal is back");
+            if (!_started)
+            {
+                _journalHeads = r.Heads;
+                Become(Starting);
+                AskRegistryForHeads();
+                return;
+            }
+            // Back: continue from what was written. Numbers given to what the database never took are given again.
+            for (var stream = 0; stream < Math.Min(r.Heads.Count, Streams.Count); stream++)
+                if (r.Heads[stream] is { } kept)
+                {
+                    _epochs[stream] = kept.Epoch;
+                    _previous[stream] = kept.Offset;
+                    _offsets[stream] = kept.Offset;
+                }
+            Array.Clear(_lastUpdates); // a delta's base may never have been written
+            Become(Numbering);
+            Stash.UnstashAll();
+        });
+        Receive<SequencerCommands.PublishAndConfirm>(_ => Sender.Tell(new SequencerCommands.PublishRefused(JournalDownReason)));
+        Receive<SequencerCommands.PublishEntities>(_ => { }); // the next scheduled UPDATE carries the whole list
+        Receive<SequencerCommands.PublishData>(p =>
+        {
+            if (++_waitingWhileDown <= MaxWaitingWhileJournalDown) Stash.Stash();
+        });
+        Receive<SequencerCommands.Forwarded>(_ => { }); // unacknowledged: its forwarder sends it again
+        Receive<Announce>(_ => AnnounceHeads());
+        Receive<RegistryCommands.Heads>(_ => { });
     }
 
     private void ForgetSilentForwarders()
@@ -142,19 +277,19 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         }
     }
 
-    private void Number(SequencerCommands.PublishEntities p)
+    private void Number(SequencerCommands.PublishEntities p, object? ack, IActorRef? ackTo)
     {
         var sequence = Next((int)p.Topic);
         var delta = DeltaOf(p.Topic, p.Entities);
-        Publish(p.Topic, ServerMessages.Update(p.Topic, p.Entities, Now, sequence, delta));
+        Publish(p.Topic, ServerMessages.Update(p.Topic, p.Entities, Now, sequence, delta), ack, ackTo);
         _lastUpdates[(int)p.Topic] = new LastUpdate(sequence.Offset, ById(p.Entities));
     }
 
-    private void Number(SequencerCommands.PublishData p)
+    private void Number(SequencerCommands.PublishData p, object? ack, IActorRef? ackTo)
     {
         // A raw UPDATE replaces a client's list with whatever it holds: no delta can start from it.
         if (p.Type == ServerMessageType.Update && p.Topic is { } topic) _lastUpdates[(int)topic] = null;
-        Publish(p.Topic, ServerMessages.Published(p.Type, p.Topic, p.DataJson, Now, Next(Streams.Of(p.Topic))));
+        Publish(p.Topic, ServerMessages.Published(p.Type, p.Topic, p.DataJson, Now, Next(Streams.Of(p.Topic))), ack, ackTo);
     }
 
     private FrameSequence Next(int stream)
@@ -185,13 +320,23 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         return byId;
     }
 
-    private void Publish(Topic? topic, ServerFrame frame) =>
+    /// <summary>To the fan-out, and <paramref name="ack"/> to <paramref name="ackTo"/>; with persistence both by the journal, once written.</summary>
+    private void Publish(Topic? topic, ServerFrame frame, object? ack, IActorRef? ackTo)
+    {
+        if (_journal is not null)
+        {
+            _journal.Tell(new StreamJournal.Write(new StreamJournal.Entry(Now.ToUnixTimeMilliseconds(), topic, frame), ack, ackTo));
+            return;
+        }
         _publisher.Tell(topic is { } one ? new RegistryCommands.PublishToTopic(one, frame) : new RegistryCommands.PublishToAll(frame));
+        if (ack is not null) ackTo?.Tell(ack);
+    }
 
     /// <summary>Where each stream stands: the last offset numbered (before the first message after a take-over: the last one known).</summary>
-    private void AnnounceHeads() =>
-        _publisher.Tell(new RegistryCommands.AnnounceHeads(
-            Enumerable.Range(0, Streams.Count).Select(s => (StreamPosition?)new StreamPosition(_epochs[s], _previous[s])).ToArray()));
+    private void AnnounceHeads() => _publisher.Tell(new RegistryCommands.AnnounceHeads(CurrentHeads()));
+
+    private StreamPosition?[] CurrentHeads() =>
+        Enumerable.Range(0, Streams.Count).Select(s => (StreamPosition?)new StreamPosition(_epochs[s], _previous[s])).ToArray();
 
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 }

@@ -22,6 +22,9 @@ public static class PublishEndpoint
 {
     public const int MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>How long a publish waits to be numbered (and written, with persistence) before it is answered 503.</summary>
+    public static readonly TimeSpan ConfirmWait = TimeSpan.FromSeconds(5);
+
     public static void MapPublish(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/publish", Publish)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
@@ -79,7 +82,16 @@ public static class PublishEndpoint
             if (!root.TryGetProperty("data", out var data))
                 return BadRequest(loggers, "Missing data", "\"data\" is required (any JSON value).");
 
-            sequencer.ActorRef.Tell(new SequencerCommands.PublishData(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data).ToArray()));
+            // 202 means "it will be delivered": with persistence, once it is written to the journal.
+            var publish = new SequencerCommands.PublishData(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data).ToArray());
+            object answer;
+            try { answer = await sequencer.ActorRef.Ask<object>(new SequencerCommands.PublishAndConfirm(publish), ConfirmWait); }
+            catch (AskTimeoutException) { answer = new SequencerCommands.PublishRefused($"not confirmed within {ConfirmWait.TotalSeconds:0} s (the database or the sequencer is slow or away); try again"); }
+            if (answer is SequencerCommands.PublishRefused refused)
+            {
+                request.HttpContext.Response.Headers.RetryAfter = "1";
+                return Refuse(loggers, StatusCodes.Status503ServiceUnavailable, "Not accepted now", $"The publish was not kept: {refused.Reason}.");
+            }
             metrics.CountPublish(messageType.Value, topic);
             return Results.Accepted(value: new { accepted = true, type, topic = topic?.WireName() ?? Topics.AllName });
         }

@@ -62,7 +62,8 @@ public static class ClusterNode
                 SplitBrainResolver = new KeepMajorityOption(),
             })
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(long)cluster.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
-            .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics)
+            .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics,
+                options.Persistence.Kind == PersistenceKind.None ? null : options.History)
             .WithActors((system, _) =>
             {
                 var self = Akka.Cluster.Cluster.Get(system);

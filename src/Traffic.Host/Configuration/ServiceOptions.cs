@@ -40,6 +40,12 @@ public sealed record ServiceOptions
     /// <summary>Null: a single node (no AKKA_* variable set). Otherwise this node's place in the cluster.</summary>
     public ClusterNodeOptions? Cluster { get; init; }
 
+    /// <summary>Where history, positions and state are kept (PERSISTENCE); in code the default is none, from configuration sqlite on a single node.</summary>
+    public PersistenceSettings Persistence { get; init; } = PersistenceSettings.None;
+
+    /// <summary>A line to log at start about <see cref="Persistence"/> (a cluster node that keeps nothing), or null.</summary>
+    public string? PersistenceNotice { get; init; }
+
     public static ServiceOptions From(IConfiguration config)
     {
         var defaults = new ServiceOptions();
@@ -53,6 +59,9 @@ public sealed record ServiceOptions
         TopicSchedule schedule;
         try { schedule = TopicSchedule.Parse(config["UPDATE_INTERVALS_MS"]); }
         catch (FormatException e) { throw new ServiceConfigurationException($"UPDATE_INTERVALS_MS: {e.Message}", e); }
+
+        var cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max));
+        var (persistence, persistenceNotice) = PersistenceSettings.From(config, clustered: cluster is not null);
 
         return new ServiceOptions
         {
@@ -79,12 +88,15 @@ public sealed record ServiceOptions
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),
             History = new HistorySettings(
                 Integer(config, "HISTORY_SIZE", defaults.History.Size, min: 0, max: 1_000_000),
-                Milliseconds(config, "HISTORY_TTL_MS", defaults.History.TimeToLive)),
+                Milliseconds(config, "HISTORY_TTL_MS", defaults.History.TimeToLive),
+                Integer(config, "HISTORY_BYTES", (int)defaults.History.Bytes, min: 1024, max: int.MaxValue)),
             Compression = new CompressionSettings(
                 Boolean(config, "WS_COMPRESSION", defaults.Compression.Enabled),
                 Integer(config, "WS_COMPRESSION_MIN_BYTES", defaults.Compression.MinBytes, min: 0, max: int.MaxValue)),
             Admission = AdmissionSettings.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
-            Cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max)),
+            Cluster = cluster,
+            Persistence = persistence,
+            PersistenceNotice = persistenceNotice,
         };
     }
 

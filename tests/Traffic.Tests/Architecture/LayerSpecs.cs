@@ -29,7 +29,7 @@ public sealed class LayerSpecs
     public static readonly string[][] HostLayers =
     [
         ["Traffic.Host.Configuration"],
-        ["Traffic.Host.Admission", "Traffic.Host.Memory", "Traffic.Host.Lifetime"],
+        ["Traffic.Host.Admission", "Traffic.Host.Memory", "Traffic.Host.Lifetime", "Traffic.Host.Persistence"],
         ["Traffic.Host.Api"],
         ["Traffic.Host.Ingest", "Traffic.Host.WebSockets", "Traffic.Host.Cluster"],
         [typeof(TrafficApp).FullName!],

@@ -15,6 +15,7 @@ public sealed class StartupSpecs
     {
         ["WS_HOST"] = "127.0.0.1",
         ["SIMULATOR_ENABLED"] = "false",
+        ["PERSISTENCE"] = "none",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

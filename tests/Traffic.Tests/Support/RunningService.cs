@@ -38,6 +38,7 @@ public sealed class RunningService : IAsyncDisposable
             ["WS_PORT"] = "0",
             ["PUBLISH_API_KEY"] = ApiKey,
             ["SIMULATOR_SEED"] = "7",
+            ["PERSISTENCE"] = "none", // persistence specs name their own database
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;

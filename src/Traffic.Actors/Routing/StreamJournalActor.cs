@@ -1,0 +1,133 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Traffic.Actors.Protocol;
+
+namespace Traffic.Actors.Routing;
+
+/// <summary>
+/// The streams' history in a database (Akka.Persistence; docs/architecture.md, "Persistence"). The
+/// <see cref="TopicSequencerActor"/> numbers a message and hands it here (<see cref="StreamJournal.Write"/>);
+/// it is written (batched by the journal), and only then delivered to the fan-out and acknowledged to
+/// its publisher: a message that was never written was never delivered, so offsets stay dense across
+/// a crash. On start it replays what the journal keeps: each stream's epoch and head go to the
+/// sequencer (<see cref="StreamJournal.Recovered"/>), the messages to this node's registry
+/// (<see cref="RegistryCommands.RestoreHistory"/>), so clients resume across a restart.
+/// <para>
+/// Retention: entries older than the history's time to live are deleted every <see cref="RetentionInterval"/>;
+/// a heads mark (<see cref="RegistryCommands.AnnounceHeads"/> as an event) is written first, so a stream
+/// quiet for longer keeps its epoch and head. A write that fails stops this actor (Akka.Persistence's
+/// rule); its parent, the sequencer, starts it again with back-off.
+/// </para>
+/// </summary>
+public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
+{
+    public static readonly TimeSpan RetentionInterval = TimeSpan.FromMinutes(1);
+
+    private sealed record RetentionDue
+    {
+        public static readonly RetentionDue Instance = new();
+    }
+
+    private readonly IActorRef _fanOut;
+    private readonly IActorRef _registry;
+    private readonly HistorySettings _history;
+    private readonly StreamPosition?[] _heads = new StreamPosition?[Streams.Count];
+    private readonly Queue<(long SequenceNr, long AtUnixMs)> _written = new(); // oldest first, for retention
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private List<StreamJournal.Entry>? _replayed = [];
+    private long _deletingUpTo;
+
+    /// <param name="fanOut">Where written messages go (<see cref="FanOutEntry"/>).</param>
+    /// <param name="registry">This node's registry: given the replayed history once recovered.</param>
+    public StreamJournalActor(IActorRef fanOut, IActorRef registry, HistorySettings history)
+    {
+        _fanOut = fanOut;
+        _registry = registry;
+        _history = history;
+
+        Recover<StreamJournal.Entry>(entry =>
+        {
+            Advance(entry);
+            _replayed!.Add(entry);
+        });
+        Recover<RegistryCommands.AnnounceHeads>(TakeHeads);
+        Recover<RecoveryCompleted>(_ => Recovered());
+
+        Command<StreamJournal.Write>(write => PersistAsync(write.Entry, entry =>
+        {
+            Advance(entry);
+            _fanOut.Tell(entry.Topic is { } topic
+                ? new RegistryCommands.PublishToTopic(topic, entry.Frame)
+                : new RegistryCommands.PublishToAll(entry.Frame));
+            write.AckTo?.Tell(write.Ack!);
+        }));
+        Command<StreamJournal.MarkHeads>(mark => PersistAsync(new RegistryCommands.AnnounceHeads(mark.Heads), TakeHeads));
+        Command<StreamJournal.AckWhenWritten>(ack => DeferAsync(ack, a => a.To.Tell(a.Ack)));
+        Command<RetentionDue>(_ => DeleteExpired());
+        Command<DeleteMessagesSuccess>(done => _log.Debug("Journal entries up to {0} deleted", done.ToSequenceNr));
+        Command<DeleteMessagesFailure>(failed =>
+            _log.Warning("Could not delete journal entries up to {0} (tried again in {1:0} s): {2}", failed.ToSequenceNr,
+                RetentionInterval.TotalSeconds, failed.Cause.Message));
+    }
+
+    public override string PersistenceId => StreamJournal.PersistenceId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef fanOut, IActorRef registry, HistorySettings history) =>
+        Akka.Actor.Props.Create(() => new StreamJournalActor(fanOut, registry, history));
+
+    private void TakeHeads(RegistryCommands.AnnounceHeads mark)
+    {
+        for (var stream = 0; stream < Math.Min(mark.Heads.Count, Streams.Count); stream++)
+            if (mark.Heads[stream] is { } head) _heads[stream] = head;
+    }
+
+    private void Advance(StreamJournal.Entry entry)
+    {
+        _heads[entry.Stream] = entry.Frame.Sequence!.Position;
+        _written.Enqueue((LastSequenceNr, entry.AtUnixMs));
+    }
+
+    private void Recovered()
+    {
+        var now = Context.System.Scheduler.Now;
+        var oldest = (now - _history.TimeToLive).ToUnixTimeMilliseconds();
+        var kept = _replayed!.Where(e => e.AtUnixMs >= oldest).ToList();
+        _replayed = null;
+        if (LastSequenceNr > 0)
+            _log.Info("Journal recovered: {0} ({1} messages within the history's {2:0} s kept for resumes)",
+                string.Join(", ", Enumerable.Range(0, Streams.Count).Where(s => _heads[s] is not null).Select(s => $"{Streams.Name(s)} {_heads[s]}")),
+                kept.Count, _history.TimeToLive.TotalSeconds);
+        _registry.Tell(new RegistryCommands.RestoreHistory(kept, _heads.ToArray()));
+        Context.Parent.Tell(new StreamJournal.Recovered(_heads.ToArray()));
+        Timers.StartPeriodicTimer(nameof(RetentionDue), RetentionDue.Instance, RetentionInterval);
+    }
+
+    /// <summary>
+    /// Deletes what is older than the history's time to live (no resume can use it), after writing
+    /// where every stream stands, so that the journal keeps each stream's epoch and head however old.
+    /// </summary>
+    private void DeleteExpired()
+    {
+        var oldest = (Context.System.Scheduler.Now - _history.TimeToLive).ToUnixTimeMilliseconds();
+        var cut = 0L;
+        while (_written.Count > 0 && _written.Peek().AtUnixMs < oldest) cut = _written.Dequeue().SequenceNr;
+        if (cut <= _deletingUpTo) return;
+        _deletingUpTo = cut;
+        PersistAsync(new RegistryCommands.AnnounceHeads(_heads.ToArray()), _ => DeleteMessages(cut));
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error("Could not write to the journal ({0}); nothing more is delivered until it is back: {1}", @event.GetType().Name, cause.Message);
+        base.OnPersistFailure(cause, @event, sequenceNr); // stops this actor
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error("Could not read the journal: {0}", reason.Message);
+        base.OnRecoveryFailure(reason, message);
+    }
+}
