@@ -3,7 +3,7 @@
 //   Test       the whole suite: .NET specs, then the client library's Node tests and the dashboard's
 //              browser tests (installs nginx, Chromium and the npm packages first when missing: see TestTools);
 //              --fast: only the fast .NET specs of both projects (the inner loop; no Node, browser or multi-process specs)
-//   TestTools  what the suite needs besides .NET (nginx, chromium, tests/node_modules)
+//   TestTools  what the suite needs besides .NET (nginx, postgresql, chromium, tests/node_modules)
 //   TestJavaScript  only the Node and browser tests
 //   Build      restore once, build with warnings as errors
 //   Bench, BenchSmoke  the benchmark (bench/README.md)
@@ -68,13 +68,17 @@ Task("Build")
 });
 
 Task("TestTools")
-    .Description("What the suite runs besides .NET: nginx (the cluster spec), Chromium and playwright-core (the browser tests).")
+    .Description("What the suite runs besides .NET: nginx (the cluster spec), PostgreSQL (the persistence specs), Chromium and playwright-core (the browser tests).")
     .Does(() =>
 {
     bool OnPath(string tool) => (EnvironmentVariable("PATH") ?? "").Split(':').Any(d => System.IO.File.Exists(System.IO.Path.Combine(d, tool)));
     var missing = new List<string>();
     if (!OnPath("nginx") && !System.IO.File.Exists("/usr/sbin/nginx")) missing.Add("nginx");
     if (!System.IO.File.Exists(chromiumPath)) missing.Add("chromium");
+    // The persistence specs start a throwaway PostgreSQL of their own (tests/Traffic.Tests/Support/Postgres.cs).
+    var hasPostgres = System.IO.Directory.Exists("/usr/lib/postgresql") &&
+        System.IO.Directory.GetDirectories("/usr/lib/postgresql").Any(d => System.IO.File.Exists(d + "/bin/initdb"));
+    if (!hasPostgres) missing.Add("postgresql");
     if (missing.Count > 0)
     {
         var packages = string.Join(" ", missing);
@@ -84,6 +88,8 @@ Task("TestTools")
             Arguments = $"-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {packages} > /dev/null\"",
         });
         if (exit != 0) throw new Exception($"the suite needs {packages} and could not install it: run apt-get install -y {packages}");
+        // The package may start a server of its own (port 5432): the specs do not use it.
+        if (!hasPostgres) StartProcess("bash", new ProcessSettings { Arguments = "-c \"service postgresql stop > /dev/null 2>&1 || true\"" });
     }
     // The Node and browser tests' packages (package-lock.json at the root, so that the React
     // hook's `import 'react'` resolves from wwwroot too): playwright-core drives the system's

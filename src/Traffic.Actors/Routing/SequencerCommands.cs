@@ -36,6 +36,17 @@ public static class SequencerCommands
         public static readonly PublishConfirmed Instance = new();
     }
 
+    /// <summary>Asks the sequencer (on this node) how numbering stands; answered with <see cref="Status"/>.</summary>
+    public sealed record GetStatus
+    {
+        public static readonly GetStatus Instance = new();
+    }
+
+    /// <param name="Numbering">It has started and numbers publishes.</param>
+    /// <param name="Persisting">Every numbered message is written to the journal first.</param>
+    /// <param name="JournalDownSince">With persistence: since when the journal is away (the database unreachable); null while it is up.</param>
+    public sealed record Status(bool Numbering, bool Persisting, DateTimeOffset? JournalDownSince);
+
     /// <param name="Reason">Why, for the publisher (e.g. the database is unreachable).</param>
     public sealed record PublishRefused(string Reason);
 }

@@ -46,10 +46,10 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
     /// numbered), then its <paramref name="head"/>; only while this node has heard nothing of the
     /// stream (in a cluster, a live node's own history is newer than anything restored).
     /// </summary>
-    public void Restore(IEnumerable<(ServerFrame Frame, DateTimeOffset At)> entries, StreamPosition? head, Func<long> nextArrival, DateTimeOffset now)
+    public void Restore(IEnumerable<(ServerFrame Frame, DateTimeOffset At, long Arrival)> entries, StreamPosition? head, DateTimeOffset now)
     {
         if (_epoch is not null) return;
-        foreach (var (frame, at) in entries) Append(frame, nextArrival(), at);
+        foreach (var (frame, at, arrival) in entries) Append(frame, arrival, at);
         if (head is { } known) Announce(known);
         Trim(now);
     }

@@ -135,10 +135,13 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
     private void Restore(RegistryCommands.RestoreHistory restore)
     {
         var now = Context.System.Scheduler.Now;
+        var first = _arrivals + 1; // arrivals in the journal's order: a resume across streams replays them in the order numbered
+        _arrivals += restore.Entries.Count;
+        var numbered = restore.Entries.Select((entry, i) => (Entry: entry, Arrival: first + i)).ToList();
         for (var stream = 0; stream < Streams.Count; stream++)
         {
-            var mine = restore.Entries.Where(e => e.Stream == stream).Select(e => (e.Frame, e.At));
-            _histories[stream].Restore(mine, restore.Heads.Count > stream ? restore.Heads[stream] : null, () => ++_arrivals, now);
+            var mine = numbered.Where(e => e.Entry.Stream == stream).Select(e => (e.Entry.Frame, e.Entry.At, e.Arrival));
+            _histories[stream].Restore(mine, restore.Heads.Count > stream ? restore.Heads[stream] : null, now);
         }
         _positionsChanged++;
     }

@@ -70,6 +70,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private int _waitingWhileDown;
     private bool _downLogged;
     private bool _started;
+    private DateTimeOffset? _journalDownSince;
     private readonly string[] _epochs = new string[Streams.Count];
     private readonly long[] _offsets = new long[Streams.Count];
     private readonly long[] _previous = new long[Streams.Count]; // what the next message's PreviousOffset is
@@ -102,6 +103,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
         Receive<RestartJournal>(_ => StartJournal());
         Receive<RegistryCommands.Heads>(h => Start(h.Positions));
+        Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(false, _journalProps is not null, _journalDownSince)));
         Receive<HeadsTimedOut>(_ =>
         {
             _log.Warning("No answer from this node's registry within {0:0.0} s; the sequencer starts new epochs", HeadsWait.TotalSeconds);
@@ -182,6 +184,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             else if (c.Publish is SequencerCommands.PublishData data) Number(data, SequencerCommands.PublishConfirmed.Instance, Sender);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(true, _journalProps is not null, null)));
         Receive<SequencerCommands.Forwarded>(f =>
         {
             // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
@@ -219,6 +222,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private void JournalStopped()
     {
         _journal = null;
+        _journalDownSince ??= Now;
         if (!_downLogged)
             _log.Error("The journal stopped (the database is unreachable?); publishes are refused until it is back, tried again in {0:0.#} s and then with back-off up to {1:0} s",
                 _journalBackoff.TotalSeconds, JournalRestartMax.TotalSeconds);
@@ -235,6 +239,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         Receive<StreamJournal.Recovered>(r =>
         {
             _journalBackoff = JournalRestartMin;
+            _journalDownSince = null;
             _downLogged = false;
             _waitingWhileDown = 0;
             _log.Info("The journal is back");
@@ -258,6 +263,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             Stash.UnstashAll();
         });
         Receive<SequencerCommands.PublishAndConfirm>(_ => Sender.Tell(new SequencerCommands.PublishRefused(JournalDownReason)));
+        Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(_started, true, _journalDownSince)));
         Receive<SequencerCommands.PublishEntities>(_ => { }); // the next scheduled UPDATE carries the whole list
         Receive<SequencerCommands.PublishData>(p =>
         {

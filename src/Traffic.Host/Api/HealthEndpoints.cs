@@ -15,7 +15,9 @@ public static class HealthEndpoints
 
     public static IServiceCollection AddTrafficHealthChecks(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<ClusterReadinessHealthCheck>("cluster-readiness", tags: [ReadyTag]);
+        services.AddHealthChecks()
+            .AddCheck<ClusterReadinessHealthCheck>("cluster-readiness", tags: [ReadyTag])
+            .AddCheck<NumberingHealthCheck>("numbering", tags: [ReadyTag]);
         return services;
     }
 
