@@ -38,6 +38,9 @@ public static class StreamJournal
     /// </summary>
     public sealed record MarkHeads(IReadOnlyList<StreamPosition?> Heads);
 
+    /// <summary>The journal could not write or read (<paramref name="Reason"/>) and stops; its parent logs it, once per outage.</summary>
+    public sealed record Failed(string Reason);
+
     /// <summary>The journal has recovered: where each stream stood (by stream index; null: never numbered).</summary>
     public sealed record Recovered(IReadOnlyList<StreamPosition?> Heads);
 }

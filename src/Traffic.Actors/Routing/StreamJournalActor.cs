@@ -119,15 +119,24 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
         PersistAsync(new RegistryCommands.AnnounceHeads(_heads.ToArray()), _ => DeleteMessages(cut));
     }
 
-    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    /// <summary>Not Akka's own handling (a stack trace per attempt): the parent logs one line per outage.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr) => Fail($"writing failed: {Innermost(cause)}");
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null) => Fail($"reading failed: {Innermost(reason)}");
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
+        _log.Error("The journal refused entry {0} ({1}): {2}", sequenceNr, @event.GetType().Name, Innermost(cause));
+
+    private void Fail(string reason)
     {
-        _log.Error("Could not write to the journal ({0}); nothing more is delivered until it is back: {1}", @event.GetType().Name, cause.Message);
-        base.OnPersistFailure(cause, @event, sequenceNr); // stops this actor
+        _log.Debug("Journal stops: {0}", reason);
+        Context.Parent.Tell(new StreamJournal.Failed(reason));
+        Context.Stop(Self);
     }
 
-    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    private static string Innermost(Exception e)
     {
-        _log.Error("Could not read the journal: {0}", reason.Message);
-        base.OnRecoveryFailure(reason, message);
+        while (e.InnerException is not null) e = e.InnerException;
+        return e.Message;
     }
 }

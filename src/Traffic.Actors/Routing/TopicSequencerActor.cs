@@ -39,7 +39,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     public static readonly TimeSpan ForwarderForgottenAfter = TimeSpan.FromMinutes(10);
     public static readonly TimeSpan HeadsWait = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan JournalRestartMin = TimeSpan.FromSeconds(1);
-    public static readonly TimeSpan JournalRestartMax = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan JournalRestartMax = TimeSpan.FromSeconds(10);
     public const int MaxWaitingWhileJournalDown = 1000;
     public const string JournalDownReason = "the database is unreachable; try again shortly";
 
@@ -71,6 +71,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     private bool _downLogged;
     private bool _started;
     private DateTimeOffset? _journalDownSince;
+    private string? _journalFailure;
     private readonly string[] _epochs = new string[Streams.Count];
     private readonly long[] _offsets = new long[Streams.Count];
     private readonly long[] _previous = new long[Streams.Count]; // what the next message's PreviousOffset is
@@ -101,6 +102,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             AskRegistryForHeads();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
         Receive<RestartJournal>(_ => StartJournal());
         Receive<RegistryCommands.Heads>(h => Start(h.Positions));
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(false, _journalProps is not null, _journalDownSince)));
@@ -184,6 +186,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             else if (c.Publish is SequencerCommands.PublishData data) Number(data, SequencerCommands.PublishConfirmed.Instance, Sender);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(true, _journalProps is not null, null)));
         Receive<SequencerCommands.Forwarded>(f =>
         {
@@ -224,8 +227,8 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         _journal = null;
         _journalDownSince ??= Now;
         if (!_downLogged)
-            _log.Error("The journal stopped (the database is unreachable?); publishes are refused until it is back, tried again in {0:0.#} s and then with back-off up to {1:0} s",
-                _journalBackoff.TotalSeconds, JournalRestartMax.TotalSeconds);
+            _log.Error("The journal stopped ({0}); publishes are refused until the database is back, tried again in {1:0.#} s and then with back-off up to {2:0} s",
+                _journalFailure ?? "no reason given", _journalBackoff.TotalSeconds, JournalRestartMax.TotalSeconds);
         _downLogged = true;
         Timers.StartSingleTimer(nameof(RestartJournal), RestartJournal.Instance, _journalBackoff);
         _journalBackoff = TimeSpan.FromTicks(Math.Min(_journalBackoff.Ticks * 2, JournalRestartMax.Ticks));
@@ -236,13 +239,15 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     {
         Receive<RestartJournal>(_ => StartJournal());
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
+        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
         Receive<StreamJournal.Recovered>(r =>
         {
+            if (_journalDownSince is { } since) _log.Info("The journal is back after {0:0} s", (Now - since).TotalSeconds);
             _journalBackoff = JournalRestartMin;
             _journalDownSince = null;
+            _journalFailure = null;
             _downLogged = false;
             _waitingWhileDown = 0;
-            _log.Info("The journal is back");
             if (!_started)
             {
                 _journalHeads = r.Heads;
