@@ -16,6 +16,8 @@ namespace Traffic.Actors.Aggregation;
 /// A failure while handling one message restarts it with its state kept (see <see cref="PreRestart"/>).
 /// A new singleton (after a fail-over) starts from its node's replica instead of empty, and sends
 /// each topic's first UPDATE as soon as it has that state (see <see cref="PreStart"/>).
+/// With persistence its child <see cref="StateStoreActor"/> keeps the state in the database: an
+/// aggregator with no replica to start from (a single node, a whole cluster started again) starts from it.
 /// </summary>
 public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
 {
@@ -25,6 +27,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Func<IActorRef?>? _restoreFrom;
     private readonly CityState _state = new(incarnation: Random.Shared.NextInt64(1, long.MaxValue));
     private readonly TopicSchedule _schedule;
+    private readonly IActorRef? _store;
 
     /// <param name="sequencer">Where publishes go: the <see cref="TopicSequencerActor"/> (in a cluster, its singleton's proxy), which numbers them.</param>
     /// <param name="schedule">Each topic's UPDATE interval.</param>
@@ -32,23 +35,34 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     /// <param name="metrics">Counts what this node publishes; null in specs.</param>
     /// <param name="restoreFrom">In a cluster, finds this node's snapshot replica (created after the singleton is
     /// declared, hence found when the aggregator starts): asked for the state to start from. Null on a single node.</param>
+    /// <param name="stateStore">With persistence: the <see cref="StateStoreActor"/>'s props (made a child of this actor).</param>
     public AggregatorActor(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
-        Func<IActorRef?>? restoreFrom = null)
+        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null)
     {
         _sequencer = sequencer;
         _schedule = schedule;
         _replicas = replicas;
         _metrics = metrics;
         _restoreFrom = restoreFrom;
+        // Not named: a restarted aggregator makes a new one while the failed instance's is still stopping.
+        _store = stateStore is null ? null : Context.ActorOf(stateStore);
         Serving();
     }
 
     /// <summary>How long a new aggregator waits for its node's replica (a local actor) before it starts empty.</summary>
     public static readonly TimeSpan ReplicaWait = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long a new aggregator waits for the state saved in the database (its first read may be slow).</summary>
+    public static readonly TimeSpan StoreWait = TimeSpan.FromSeconds(30);
+
     private sealed record ReplicaTimedOut
     {
         public static readonly ReplicaTimedOut Instance = new();
+    }
+
+    private sealed record StoreTimedOut
+    {
+        public static readonly StoreTimedOut Instance = new();
     }
 
     private void Serving()
@@ -99,16 +113,51 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Receive<StateReplication.FullState>(full =>
         {
             var entities = full.Topics.Values.Sum(list => list.Count);
+            if (entities == 0 && _store is not null)
+            {
+                Timers.Cancel(nameof(ReplicaTimedOut));
+                AskStore(); // an empty replica: the whole cluster started again, the database has the state
+                return;
+            }
             if (entities > 0)
                 Context.GetLogger().Info("Aggregator started from this node's replica ({0} entities, incarnation {1} version {2})", entities, full.Incarnation, full.Version);
             Restore(full.Topics, firstUpdatesNow: true);
         });
         Receive<ReplicaTimedOut>(_ =>
         {
+            if (_store is not null)
+            {
+                AskStore();
+                return;
+            }
             Context.GetLogger().Warning("No state from this node's replica within {0:0.0} s; the aggregator starts empty", ReplicaWait.TotalSeconds);
             Restore(new Dictionary<Topic, IReadOnlyList<EntityJson>>(), firstUpdatesNow: true);
         });
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>A new aggregator, waiting for the state saved in the database; everything else waits behind it.</summary>
+    private void RestoringFromStore()
+    {
+        Receive<StateReplication.FullState>(saved =>
+        {
+            var entities = saved.Topics.Values.Sum(list => list.Count);
+            if (entities > 0) Context.GetLogger().Info("Aggregator started from the saved state ({0} entities)", entities);
+            Restore(saved.Topics, firstUpdatesNow: true);
+        });
+        Receive<StoreTimedOut>(_ =>
+        {
+            Context.GetLogger().Warning("No saved state from the database within {0:0} s; the aggregator starts empty", StoreWait.TotalSeconds);
+            Restore(new Dictionary<Topic, IReadOnlyList<EntityJson>>(), firstUpdatesNow: true);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void AskStore()
+    {
+        Timers.StartSingleTimer(nameof(StoreTimedOut), StoreTimedOut.Instance, StoreWait);
+        _store!.Tell(StateReplication.GetFullState.Instance);
+        Become(RestoringFromStore);
     }
 
     /// <summary>
@@ -120,6 +169,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     {
         _state.Take(state, emptyTheRest: false);
         Timers.Cancel(nameof(ReplicaTimedOut));
+        Timers.Cancel(nameof(StoreTimedOut));
+        _store?.Tell(_state.Full());
         // A new incarnation: the replicas see it and ask for the whole state again.
         _replicas?.Tell(new StateReplication.StateVersion(_state.Incarnation, _state.Version));
         if (firstUpdatesNow)
@@ -136,7 +187,9 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     {
         _state[topic] = entities;
         _state.Version++;
-        _replicas?.Tell(new StateReplication.TopicState(_state.Incarnation, _state.Version, topic, entities));
+        var change = new StateReplication.TopicState(_state.Incarnation, _state.Version, topic, entities);
+        _replicas?.Tell(change);
+        _store?.Tell(change);
     }
 
     private void Acknowledge()
@@ -148,8 +201,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
-        Func<IActorRef?>? restoreFrom = null) =>
-        Akka.Actor.Props.Create(() => new AggregatorActor(sequencer, schedule, replicas, metrics, restoreFrom));
+        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null) =>
+        Akka.Actor.Props.Create(() => new AggregatorActor(sequencer, schedule, replicas, metrics, restoreFrom, stateStore));
 
     /// <summary>
     /// On a single node: the topics' timers. In a cluster: first the state this node's replica holds
@@ -160,7 +213,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         var replica = _restoreFrom?.Invoke();
         if (replica is null)
         {
-            StartTimers();
+            if (_store is not null) AskStore(); // the timers start with the saved state
+            else StartTimers();
             return;
         }
         // The bound first: whoever sees the request (a spec's probe) may count on it running.

@@ -12,10 +12,13 @@ public static class AggregatorHosting
     /// <see cref="SequencerInbox"/> (<see cref="TopicSequencerHosting.AddTopicSequencer"/>).
     /// In a cluster the aggregator is a singleton instead (<c>ClusterHosting.AddClusterServices</c>).
     /// </summary>
-    public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null) =>
+    /// <param name="persisted">With persistence: the state is kept in the database (<see cref="StateStoreActor"/>) and read back at start.</param>
+    public static AkkaConfigurationBuilder AddAggregator(this AkkaConfigurationBuilder builder, TopicSchedule schedule, TrafficMetrics? metrics = null,
+        bool persisted = false) =>
         builder.Needs<SequencerInbox>(nameof(AddAggregator)).Provides<AggregatorActor>().Provides<SnapshotSource>().WithActors((system, registry) =>
         {
-            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, null, metrics), "aggregator");
+            var aggregator = system.ActorOf(AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, null, metrics,
+                stateStore: persisted ? StateStoreActor.Props() : null), "aggregator");
             registry.Register<AggregatorActor>(aggregator);
             registry.Register<SnapshotSource>(aggregator);
         });

@@ -17,12 +17,15 @@ public static class AggregatorSingletonHosting
     /// <see cref="FanOutEntry"/> (DistributedPubSub) and, when it starts on a node, starts from that node's
     /// replica (<see cref="SnapshotReplicaHosting.AddSnapshotReplica"/>, found when it starts).
     /// </summary>
+    /// <param name="persisted">With persistence (a database every node shares): the state is kept there too, and a
+    /// new aggregator whose replica is empty (the whole cluster started again) starts from it.</param>
     public static AkkaConfigurationBuilder AddAggregatorSingleton(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
-        TrafficMetrics? metrics = null) =>
+        TrafficMetrics? metrics = null, bool persisted = false) =>
         builder.Needs<SequencerInbox>(nameof(AddAggregatorSingleton)).Needs<FanOutEntry>(nameof(AddAggregatorSingleton))
             .Provides<AggregatorActor>()
             .WithSingleton<AggregatorActor>(ClusterHosting.AggregatorSingletonName,
                 (_, registry, _) => AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, replicas: registry.Get<FanOutEntry>(), metrics,
-                    restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null),
+                    restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null,
+                    stateStore: persisted ? StateStoreActor.Props() : null),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false });
 }

@@ -49,6 +49,7 @@ public static class ClusterHosting
     [
         typeof(StreamJournal.Entry),
         typeof(RegistryCommands.AnnounceHeads),
+        typeof(StateReplication.FullState), // the city's state, as a snapshot
     ];
 
     /// <summary>Binds <see cref="CrossNodeMessages"/> and <see cref="PersistedMessages"/> to <see cref="TrafficSerializer"/>.</summary>
@@ -69,7 +70,7 @@ public static class ClusterHosting
             .WithDistributedPubSub("")
             .AddClusterPublishing()
             .AddSequencerSingleton(journal)
-            .AddAggregatorSingleton(schedule, metrics)
+            .AddAggregatorSingleton(schedule, metrics, persisted: journal is not null)
             .AddSnapshotReplica(snapshotWaitLimit);
         if (simulation is not null) builder.AddSimulationSingleton(simulation);
         return builder;
