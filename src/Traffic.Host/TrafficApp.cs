@@ -145,8 +145,8 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            // A single node with persistence holds resumes until the journal's history is back in the registry.
-            .AddTopicRegistry(metrics, options.History, awaitRestore: store.Enabled && options.Cluster is null);
+            // With persistence the registry holds resumes until the journal's history is back in it (in a cluster: read by every node).
+            .AddTopicRegistry(metrics, options.History, awaitRestore: store.Enabled);
         store.Configure(akka);
 
         if (options.Cluster is { } cluster)

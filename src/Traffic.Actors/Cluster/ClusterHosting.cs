@@ -73,6 +73,9 @@ public static class ClusterHosting
             .AddAggregatorSingleton(schedule, metrics, persisted: journal is not null)
             .AddSnapshotReplica(snapshotWaitLimit);
         if (simulation is not null) builder.AddSimulationSingleton(simulation);
+        // Every node reads the journal once, so that clients resume on any node after a restart.
+        if (journal is not null)
+            builder.WithActors((system, registry) => system.ActorOf(JournalReaderActor.Props(registry.Get<TopicRegistryActor>(), journal), "journal-reader"));
         return builder;
     }
 }

@@ -20,7 +20,7 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
         public long Offset => Frame.Sequence!.Offset;
     }
 
-    private readonly Queue<Entry> _entries = new();
+    private Queue<Entry> _entries = new();
     private string? _epoch;
     private long _head;
     private long _floor; // a client at an offset >= this gets every later message from _entries
@@ -42,15 +42,29 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
     }
 
     /// <summary>
-    /// Takes what the journal kept of this stream after a restart (oldest first, with when each was
-    /// numbered), then its <paramref name="head"/>; only while this node has heard nothing of the
-    /// stream (in a cluster, a live node's own history is newer than anything restored).
+    /// Takes what the journal kept of this stream (oldest first, with when each was numbered and an
+    /// arrival before any live one). A node that has heard nothing of the stream takes it all, then
+    /// the <paramref name="head"/>. One whose live messages came first (a cluster node that started
+    /// while others published) puts the older ones in front of what it holds, if they join up with it
+    /// (the last restored is the one just before the first held); otherwise it keeps what it has.
     /// </summary>
     public void Restore(IEnumerable<(ServerFrame Frame, DateTimeOffset At, long Arrival)> entries, StreamPosition? head, DateTimeOffset now)
     {
-        if (_epoch is not null) return;
-        foreach (var (frame, at, arrival) in entries) Append(frame, arrival, at);
-        if (head is { } known) Announce(known);
+        var restored = entries.ToList();
+        if (_epoch is null)
+        {
+            foreach (var (frame, at, arrival) in restored) Append(frame, arrival, at);
+            if (head is { } known) Announce(known);
+            Trim(now);
+            return;
+        }
+        var older = restored.Where(e => e.Frame.Sequence!.Epoch == _epoch && e.Frame.Sequence.Offset <= _floor).ToList();
+        if (older.Count == 0 || older[^1].Frame.Sequence!.Offset != _floor) return;
+        var joined = new Queue<Entry>(older.Select(e => new Entry(e.Frame, e.Arrival, e.At)));
+        foreach (var held in _entries) joined.Enqueue(held);
+        _entries = joined;
+        _bytes += older.Sum(e => SizeOf(e.Frame));
+        _floor = older[0].Frame.Sequence!.PreviousOffset;
         Trim(now);
     }
 

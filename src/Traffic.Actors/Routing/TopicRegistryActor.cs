@@ -20,7 +20,7 @@ namespace Traffic.Actors.Routing;
 /// each; at idle the first send waits for one message more in this mailbox and nothing else.
 /// </para>
 /// </summary>
-public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
+public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
 {
     private sealed class Subscriber(IActorRef connection, IClientSocket socket)
     {
@@ -43,6 +43,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
     private readonly TrafficMetrics? _metrics;
     private readonly StreamHistory[] _histories;
     private long _arrivals;        // orders the messages of every stream as they arrived, for a resume across streams
+    private long _restoredArrivals = long.MinValue / 2; // restored messages arrived "before" every live one
     private long _positionsChanged; // bumps with every message or announcement: the cached SNAPSHOT's positions are stale
     private (ServerFrame State, long Version, ServerFrame WithPositions)? _snapshot;
 
@@ -57,7 +58,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
         public static readonly RestoreTimedOut Instance = new();
     }
 
-    /// <param name="awaitRestore">With persistence on a single node: subscriptions (and their resumes) wait
+    /// <param name="awaitRestore">With persistence: subscriptions (and their resumes) wait
     /// for the history the journal kept (<see cref="RegistryCommands.RestoreHistory"/>), at most <see cref="RestoreWait"/>.</param>
     public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false)
     {
@@ -76,13 +77,15 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
         if (_awaitRestore) Timers.StartSingleTimer(nameof(RestoreTimedOut), RestoreTimedOut.Instance, RestoreWait);
     }
 
-    public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
+
+    // Subscriptions held until the journal's history is in (no stash: that would give this hot-path actor a deque mailbox).
+    private List<RegistryCommands.SetSubscriptions>? _held;
 
     /// <summary>Until the journal's history is in: everything but subscriptions is served as usual.</summary>
     private void AwaitingRestore()
     {
-        Receive<RegistryCommands.SetSubscriptions>(_ => Stash.Stash());
+        Receive<RegistryCommands.SetSubscriptions>(set => (_held ??= []).Add(set));
         Receive<RestoreTimedOut>(_ =>
         {
             _log.Warning("No history from the journal within {0:0} s; resumes are served from what arrives from now on", RestoreWait.TotalSeconds);
@@ -100,7 +103,8 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
     {
         Timers.Cancel(nameof(RestoreTimedOut));
         Become(Serving);
-        Stash.UnstashAll();
+        foreach (var set in _held ?? []) Set(set);
+        _held = null;
     }
 
     private void Serving()
@@ -135,8 +139,9 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithStash, IWithTimers
     private void Restore(RegistryCommands.RestoreHistory restore)
     {
         var now = Context.System.Scheduler.Now;
-        var first = _arrivals + 1; // arrivals in the journal's order: a resume across streams replays them in the order numbered
-        _arrivals += restore.Entries.Count;
+        // Arrivals in the journal's order, before every live one: a resume across streams replays them in the order numbered.
+        var first = _restoredArrivals;
+        _restoredArrivals += restore.Entries.Count;
         var numbered = restore.Entries.Select((entry, i) => (Entry: entry, Arrival: first + i)).ToList();
         for (var stream = 0; stream < Streams.Count; stream++)
         {
