@@ -16,6 +16,12 @@ public sealed record ResumeOutcome(int Stream, bool Recovered, string? Reason, S
 
     /// <summary>This node has heard nothing of the stream yet (it has just started): reconnecting a moment later may recover.</summary>
     public const string NoHistory = "no_history";
+
+    /// <summary>
+    /// Not an answer to a resume: this node found it missed messages of the stream (a message between
+    /// nodes lost), and tells its live subscribers of the stream at once, before the next message.
+    /// </summary>
+    public const string Gap = "gap";
 }
 
 /// <summary>What changed in a topic's list between two UPDATEs, for a delta UPDATE.</summary>

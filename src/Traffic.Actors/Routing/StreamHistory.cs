@@ -30,15 +30,22 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
     public StreamPosition? Head => _epoch is null ? null : new StreamPosition(_epoch, _head);
 
     /// <summary>Takes a published frame (numbered) into the history.</summary>
-    public void Append(ServerFrame frame, long arrival, DateTimeOffset now)
+    /// <returns>The offsets this node missed just before it, in the same epoch (a gap), or null.</returns>
+    public (long From, long To)? Append(ServerFrame frame, long arrival, DateTimeOffset now)
     {
         var sequence = frame.Sequence!;
+        (long, long)? gap = null;
         if (sequence.Epoch != _epoch) Reset(sequence.Epoch, sequence.PreviousOffset);
-        else if (sequence.PreviousOffset > _head) Reset(_epoch, sequence.PreviousOffset); // this node missed some
+        else if (sequence.PreviousOffset > _head) // this node missed some
+        {
+            gap = (_head + 1, sequence.PreviousOffset);
+            Reset(_epoch, sequence.PreviousOffset);
+        }
         _entries.Enqueue(new Entry(frame, arrival, now));
         _bytes += SizeOf(frame);
         _head = sequence.Offset;
         Trim(now);
+        return gap;
     }
 
     /// <summary>
@@ -72,10 +79,13 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
     /// The sequencer's word on where the stream stands (sent when it starts and every few seconds, in
     /// order with the frames): a new epoch, or a head past this node's, means this node missed messages.
     /// </summary>
-    public void Announce(StreamPosition head)
+    /// <returns>The offsets this node missed (the head is past its own, same epoch), or null.</returns>
+    public (long From, long To)? Announce(StreamPosition head)
     {
+        (long, long)? gap = head.Epoch == _epoch && head.Offset > _head ? (_head + 1, head.Offset) : null;
         if (head.Epoch != _epoch || head.Offset > _head) Reset(head.Epoch, head.Offset);
         _head = Math.Max(_head, head.Offset);
+        return gap;
     }
 
     /// <summary>

@@ -123,7 +123,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         Receive<RegistryCommands.AnnounceHeads>(a =>
         {
             for (var stream = 0; stream < Math.Min(a.Heads.Count, Streams.Count); stream++)
-                if (a.Heads[stream] is { } head) _histories[stream].Announce(head);
+                if (a.Heads[stream] is { } head && _histories[stream].Announce(head) is { } gap) TellGap(stream, gap, head);
             _positionsChanged++;
         });
         Receive<RegistryCommands.GetHeads>(_ => Sender.Tell(new RegistryCommands.Heads(CurrentHeads())));
@@ -233,8 +233,25 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     private void Remember(Topic? topic, ServerFrame frame)
     {
         if (frame.Sequence is null) return; // not numbered (a spec's frame): nothing to resume to
-        _histories[Streams.Of(topic)].Append(frame, ++_arrivals, Context.System.Scheduler.Now);
+        var stream = Streams.Of(topic);
+        if (_histories[stream].Append(frame, ++_arrivals, Context.System.Scheduler.Now) is { } gap)
+            TellGap(stream, gap, new StreamPosition(frame.Sequence.Epoch, frame.Sequence.PreviousOffset));
         _positionsChanged++;
+    }
+
+    /// <summary>
+    /// This node missed messages of a stream (a message between nodes lost): never silently. Its live
+    /// subscribers of the stream are told at once, before the next message, as a resume that could not
+    /// recover (RESUMED, reason <see cref="ResumeOutcome.Gap"/>, where the stream continues from); the app
+    /// tells its user, and the topic's next UPDATE brings its whole state.
+    /// </summary>
+    private void TellGap(int stream, (long From, long To) gap, StreamPosition continuesFrom)
+    {
+        var subscribers = stream == Streams.All ? _connections.Values.ToList() : _byTopic[stream].ToList();
+        _log.Warning("This node missed offsets {0}..{1} of {2} (a message between nodes lost); its {3} subscribers are told (RESUMED, reason gap)",
+            gap.From, gap.To, Streams.Name(stream), subscribers.Count);
+        var notice = ServerMessages.Resumed([new ResumeOutcome(stream, false, ResumeOutcome.Gap, continuesFrom, null)], Context.System.Scheduler.Now);
+        foreach (var subscriber in subscribers) Send(subscriber, notice);
     }
 
     private StreamPosition?[] CurrentHeads() => _histories.Select(h => h.Head).ToArray();

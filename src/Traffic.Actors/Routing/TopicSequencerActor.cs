@@ -275,7 +275,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             if (++_waitingWhileDown <= MaxWaitingWhileJournalDown) Stash.Stash();
         });
         Receive<SequencerCommands.Forwarded>(_ => { }); // unacknowledged: its forwarder sends it again
-        Receive<Announce>(_ => AnnounceHeads());
+        Receive<Announce>(_ => { }); // nothing is delivered while the journal is away; its heads may count what was never written
         Receive<RegistryCommands.Heads>(_ => { });
     }
 
@@ -344,7 +344,16 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     }
 
     /// <summary>Where each stream stands: the last offset numbered (before the first message after a take-over: the last one known).</summary>
-    private void AnnounceHeads() => _publisher.Tell(new RegistryCommands.AnnounceHeads(CurrentHeads()));
+    /// <summary>
+    /// With a journal, after what is being written (the heads count it): an announcement that overtook
+    /// frames still in the journal would look to every node like messages it missed.
+    /// </summary>
+    private void AnnounceHeads()
+    {
+        var announce = new RegistryCommands.AnnounceHeads(CurrentHeads());
+        if (_journal is null) _publisher.Tell(announce);
+        else _journal.Tell(new StreamJournal.AckWhenWritten(announce, _publisher));
+    }
 
     private StreamPosition?[] CurrentHeads() =>
         Enumerable.Range(0, Streams.Count).Select(s => (StreamPosition?)new StreamPosition(_epochs[s], _previous[s])).ToArray();

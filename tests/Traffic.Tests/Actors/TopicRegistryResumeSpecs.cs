@@ -95,6 +95,36 @@ public sealed class TopicRegistryResumeSpecs : TestKit, IDisposable
     }
 
     [Fact]
+    public void A_gap_in_the_live_stream_is_told_to_the_streams_subscribers_before_the_next_message_never_silently()
+    {
+        Publish(Topic.Accidents, 1, "a1");
+        var accidents = Register(TopicSet.Of(Topic.Accidents), null, TopicSet.None);
+        var cameras = Register(TopicSet.Of(Topic.Cameras), null, TopicSet.None);
+        accidents.ExpectFrame("SNAPSHOT");
+        cameras.ExpectFrame("SNAPSHOT");
+
+        _registry.Tell(new RegistryCommands.PublishToTopic(Topic.Accidents,
+            ServerMessages.Published(ServerMessageType.Alert, Topic.Accidents, """{"m":"a4"}"""u8, DateTimeOffset.UnixEpoch,
+                new FrameSequence(Epoch, 4, 3)))); // 2 and 3 never reached this node
+
+        var notice = accidents.ExpectFrame("RESUMED").GetProperty("topics").GetProperty("accidents");
+        Assert.False(notice.GetProperty("recovered").GetBoolean());
+        Assert.Equal(ResumeOutcome.Gap, notice.GetProperty("reason").GetString());
+        Assert.Equal(3, notice.GetProperty("offset").GetInt64()); // where the live stream continues from
+        Assert.Equal("a4", Marker(accidents.ExpectFrame("ALERT")));
+
+        // The same from an announcement: the sequencer's head is past this node's.
+        var announced = new StreamPosition?[Streams.Count];
+        announced[(int)Topic.Accidents] = new StreamPosition(Epoch, 6);
+        _registry.Tell(new RegistryCommands.AnnounceHeads(announced));
+        Assert.Equal(6, accidents.ExpectFrame("RESUMED").GetProperty("topics").GetProperty("accidents").GetProperty("offset").GetInt64());
+
+        // Subscribers of other topics hear nothing of it.
+        Publish(Topic.Cameras, 1, "c1");
+        Assert.Equal("c1", Marker(cameras.ExpectFrame("ALERT")));
+    }
+
+    [Fact]
     public void A_resume_sends_RESUMED_then_what_was_missed_on_every_stream_in_arrival_order_and_no_state_when_all_is_recovered()
     {
         Publish(Topic.Cameras, 1, "c1");
