@@ -28,8 +28,10 @@ public static class SequencerCommands
     /// A publish (<see cref="PublishData"/> or <see cref="PublishEntities"/>) whose sender waits to hear
     /// that it will be delivered: <see cref="PublishConfirmed"/> once it is numbered (with persistence:
     /// written to the journal), <see cref="PublishRefused"/> when it cannot be kept now. Local to a node.
+    /// Past <paramref name="GiveUpAtUtc"/> the sender has stopped waiting (and told its publisher 503):
+    /// a sequencer that only gets to it then (it was starting, or busy) drops it instead of numbering it.
     /// </summary>
-    public sealed record PublishAndConfirm(object Publish);
+    public sealed record PublishAndConfirm(object Publish, DateTime? GiveUpAtUtc = null);
 
     public sealed record PublishConfirmed
     {

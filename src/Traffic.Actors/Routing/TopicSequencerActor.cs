@@ -182,6 +182,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         Receive<SequencerCommands.PublishData>(p => Number(p, null, null));
         Receive<SequencerCommands.PublishAndConfirm>(c =>
         {
+            if (c.GiveUpAtUtc is { } giveUp && DateTime.UtcNow > giveUp) return; // answered 503 already: never delivered
             if (c.Publish is SequencerCommands.PublishEntities entities) Number(entities, SequencerCommands.PublishConfirmed.Instance, Sender);
             else if (c.Publish is SequencerCommands.PublishData data) Number(data, SequencerCommands.PublishConfirmed.Instance, Sender);
         });

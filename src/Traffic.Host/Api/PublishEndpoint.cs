@@ -22,7 +22,11 @@ public static class PublishEndpoint
 {
     public const int MaxBodyBytes = 1024 * 1024;
 
-    /// <summary>How long a publish waits to be numbered (and written, with persistence) before it is answered 503.</summary>
+    /// <summary>
+    /// How long a publish waits to be numbered (and written, with persistence) before it is answered 503.
+    /// One the sequencer had not numbered by then is dropped; one numbered but whose write outlasted the
+    /// wait (a database slower than this) may still be delivered: docs/operations.md, "Persistence".
+    /// </summary>
     public static readonly TimeSpan ConfirmWait = TimeSpan.FromSeconds(5);
 
     public static void MapPublish(this IEndpointRouteBuilder app) =>
@@ -85,7 +89,9 @@ public static class PublishEndpoint
             // 202 means "it will be delivered": with persistence, once it is written to the journal.
             var publish = new SequencerCommands.PublishData(messageType.Value, topic, JsonMarshal.GetRawUtf8Value(data).ToArray());
             object answer;
-            try { answer = await sequencer.ActorRef.Ask<object>(new SequencerCommands.PublishAndConfirm(publish), ConfirmWait); }
+            // The sequencer drops it unnumbered if it only gets to it after the publisher was told 503 (a margin before the wait ends).
+            var giveUp = DateTime.UtcNow + ConfirmWait - TimeSpan.FromSeconds(1);
+            try { answer = await sequencer.ActorRef.Ask<object>(new SequencerCommands.PublishAndConfirm(publish, giveUp), ConfirmWait); }
             catch (AskTimeoutException) { answer = new SequencerCommands.PublishRefused($"not confirmed within {ConfirmWait.TotalSeconds:0} s (the database or the sequencer is slow or away); try again"); }
             if (answer is SequencerCommands.PublishRefused refused)
             {
