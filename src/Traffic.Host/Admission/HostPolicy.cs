@@ -8,8 +8,10 @@ namespace Traffic.Host.Admission;
 /// rebinding, where a page of the attacker's site has its own name re-pointed at this service (an
 /// address the visitor's browser can reach, e.g. on a private network or this machine) and then reads
 /// it as its own origin. Such a request carries the attacker's name in <c>Host</c>.
-/// - <c>localhost</c> (and <c>*.localhost</c>) and IP addresses: always answered (no rebinding uses them),
-///   so local use, probes by pod address and the benchmark work unconfigured.
+/// - IP addresses, names without a dot (<c>localhost</c>, a machine's or a container's name) and names
+///   under <c>.localhost</c>: always answered. A rebinding needs a name the attacker registered in
+///   public DNS, which has a dot; so local use, containers that name each other, probes by pod address
+///   and the benchmark work unconfigured.
 /// - The listed names (<c>*.example.org</c>: any name under it), or any with <c>*</c>.
 /// - No <c>Host</c> (HTTP/1.0): answered; HTTP/1.1 without one is refused by the server already.
 /// Both ways in check it: the HTTP pipeline (<see cref="UseHostCheck"/>) and the direct WebSocket path (<see cref="WebSocketAdmission"/>).
@@ -27,7 +29,7 @@ public sealed class HostPolicy(IReadOnlyList<string> allowed)
         var name = NameOf(host);
         if (name is null) return false;
         if (IPAddress.TryParse(name, out _)) return true;
-        if (name == "localhost" || name.EndsWith(".localhost", StringComparison.Ordinal)) return true;
+        if (!name.Contains('.') || name.EndsWith(".localhost", StringComparison.Ordinal)) return true;
         foreach (var entry in allowed)
         {
             if (entry.StartsWith("*.", StringComparison.Ordinal)
@@ -59,7 +61,7 @@ public sealed class HostPolicy(IReadOnlyList<string> allowed)
 
     public static string RefusalDetail(string? host) =>
         $"Host \"{ClientText.Safe(host ?? "", 100)}\" is not a name this server answers to; its operator lists them in ALLOWED_HOSTS " +
-        "(localhost and IP addresses are always answered).";
+        "(IP addresses and names without a dot, such as localhost, are always answered).";
 
     /// <summary>The check on the HTTP pipeline: 400 with a problem body, before anything else answers.</summary>
     public static IApplicationBuilder UseHostCheck(IApplicationBuilder app, HostPolicy policy, ILogger log, RefusalLogGate gate) =>

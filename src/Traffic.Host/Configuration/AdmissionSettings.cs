@@ -38,9 +38,9 @@ public sealed record AdmissionSettings(
 
     /// <summary>
     /// <c>ALLOWED_HOSTS</c>: the host names this service answers to (the request's <c>Host</c>, any port), e.g.
-    /// <c>traffic.example</c>, <c>*.example.org</c>, or <c>*</c> for any. Whatever the list, <c>localhost</c> and
-    /// IP addresses are always answered: a DNS rebinding attack needs a name of the attacker's, which
-    /// is never one of those. Other names get 400 (<see cref="Admission.HostPolicy"/>).
+    /// <c>traffic.example</c>, <c>*.example.org</c>, or <c>*</c> for any. Whatever the list, IP addresses and
+    /// names without a dot (<c>localhost</c>, a container's name) are always answered: a DNS rebinding
+    /// attack needs a name the attacker registered in public DNS, which is never one of those. Other names get 400 (<see cref="Admission.HostPolicy"/>).
     /// </summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 

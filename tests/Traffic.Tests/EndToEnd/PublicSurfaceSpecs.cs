@@ -65,6 +65,8 @@ public sealed class PublicSurfaceSpecs : IAsyncLifetime
     [InlineData("TRAFFIC.example:8443")]
     [InlineData("map.hcmc.example")]
     [InlineData("localhost:5000")]
+    [InlineData("traffic:5000")] // a container's name: no dot, never a rebinding
+    [InlineData("app.localhost")]
     [InlineData("127.0.0.1")]
     [InlineData("[::1]:5000")]
     [InlineData("10.1.2.3:5000")] // a pod's address, as a probe sends it
