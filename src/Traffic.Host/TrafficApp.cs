@@ -52,6 +52,9 @@ public static class TrafficApp
         // Admission (docs/operations.md, "Limits and admission"): one policy for both ways a WebSocket arrives.
         var forwarded = ClientAddress.OptionsFor(options.Admission);
         builder.Services.AddSingleton(forwarded);
+        builder.Services.AddSingleton(new HostPolicy(options.Admission.AllowedHosts));
+        builder.Services.AddSingleton(new RefusalLogGate());
+        builder.Services.AddSingleton(new HandshakeLimiter(options.Admission.MaxHandshakesPerAddress, options.Admission.TrustedProxies));
         builder.Services.AddSingleton(new OriginPolicy(options.Admission.AllowedOrigins, builder.Environment.IsDevelopment()));
         builder.Services.AddSingleton(new ConnectionLimiter(options.Admission.MaxConnections, options.Admission.MaxConnectionsPerAddress));
         builder.Services.AddSingleton<WebSocketAdmission>();
@@ -81,6 +84,8 @@ public static class TrafficApp
             app.Logger.LogWarning("POST /ngsi-ld/notify takes the publish key (PUBLISH_API_KEY), which the broker's subscription then holds in clear text: " +
                                   "set NGSI_LD_NOTIFY_KEY to give notifications a key of their own");
         app.UseForwardedHeaders(forwarded);
+        HostPolicy.UseHostCheck(app, app.Services.GetRequiredService<HostPolicy>(), app.Services.GetRequiredService<ILogger<HostPolicy>>(),
+            app.Services.GetRequiredService<RefusalLogGate>()); // ALLOWED_HOSTS, before anything answers (DNS rebinding)
         app.UseStatusCodePages();
         UseDashboard(app);
         app.UseRouting(); // after the dashboard's files: `/` is the WebSocket endpoint's route too

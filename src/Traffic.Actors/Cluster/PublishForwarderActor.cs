@@ -14,14 +14,18 @@ namespace Traffic.Actors.Cluster;
 /// sequencer takes each number once and in order, so nothing is lost or taken twice while it stays;
 /// a new sequencer may take again what the old one took but never acknowledged (at least once,
 /// only across a crash of the sequencer's node).
-/// At most <see cref="MaxPending"/> publishes wait; past that the oldest are dropped, logged once per outage.
-/// A publish sent as <see cref="SequencerCommands.PublishAndConfirm"/> is confirmed to its sender when
-/// the sequencer acknowledges it (with persistence: once written), refused if it is dropped.
+/// At most <see cref="MaxPending"/> publishes and <see cref="MaxPendingBytes"/> of their data wait;
+/// past either the oldest are dropped, logged once per outage. A publish sent as
+/// <see cref="SequencerCommands.PublishAndConfirm"/> (the publish API's) is confirmed to its sender
+/// when the sequencer acknowledges it (with persistence: once written), refused (503) if it is dropped.
 /// </summary>
 public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
 {
     public static readonly TimeSpan ResendInterval = TimeSpan.FromSeconds(1);
     public const int MaxPending = 10_000;
+
+    /// <summary>The bytes of data (entity JSON, or a publish's raw JSON) that may wait: 64 MiB.</summary>
+    public const long MaxPendingBytes = 64L << 20;
 
     private sealed record Resend
     {
@@ -33,14 +37,18 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
     private readonly LinkedList<SequencerCommands.Forwarded> _pending = new();
     private readonly Dictionary<long, IActorRef> _confirmTo = new(); // by number: who waits for a confirmation
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly long _maxPendingBytes;
+    private long _pendingBytes;
     private long _next;
     private DateTime _lastProgress = DateTime.UtcNow;
     private bool _overflowLogged;
 
     /// <param name="sequencer">The sequencer singleton's proxy.</param>
-    public PublishForwarderActor(IActorRef sequencer)
+    /// <param name="maxPendingBytes">The byte bound (specs pass a small one); default <see cref="MaxPendingBytes"/>.</param>
+    public PublishForwarderActor(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes)
     {
         _sequencer = sequencer;
+        _maxPendingBytes = maxPendingBytes;
         Receive<SequencerCommands.PublishEntities>(Forward);
         Receive<SequencerCommands.PublishData>(Forward);
         Receive<SequencerCommands.PublishAndConfirm>(c =>
@@ -54,7 +62,7 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
             var removed = false;
             while (_pending.First is { } first && first.Value.Number <= ack.Number)
             {
-                _pending.RemoveFirst();
+                RemoveOldest();
                 if (_confirmTo.Remove(first.Value.Number, out var waiting)) waiting.Tell(SequencerCommands.PublishConfirmed.Instance);
                 removed = true;
             }
@@ -62,6 +70,7 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
             _lastProgress = DateTime.UtcNow;
             _overflowLogged = false;
         });
+        Receive<GetPending>(_ => Sender.Tell(new Pending(_pending.Count, _pendingBytes)));
         Receive<Resend>(_ =>
         {
             if (_pending.Count == 0 || DateTime.UtcNow - _lastProgress < ResendInterval) return;
@@ -73,7 +82,16 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef sequencer) => Akka.Actor.Props.Create(() => new PublishForwarderActor(sequencer));
+    public static Props Props(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes) =>
+        Akka.Actor.Props.Create(() => new PublishForwarderActor(sequencer, maxPendingBytes));
+
+    /// <summary>Publishes waiting for the sequencer's acknowledgement, and the bytes of their data (for specs and logs).</summary>
+    public sealed record GetPending
+    {
+        public static readonly GetPending Instance = new();
+    }
+
+    public sealed record Pending(int Count, long Bytes);
 
     protected override void PreStart() => Timers.StartPeriodicTimer(nameof(Resend), Resend.Instance, ResendInterval);
 
@@ -81,18 +99,40 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
     {
         if (_pending.Count == 0) _lastProgress = DateTime.UtcNow;
         var number = ++_next;
-        if (_pending.Count >= MaxPending)
+        var size = SizeOf(publish);
+        var dropped = 0;
+        while (_pending.Count > 0 && (_pending.Count >= MaxPending || _pendingBytes + size > _maxPendingBytes))
         {
-            var dropped = _pending.First!.Value.Number;
-            _pending.RemoveFirst();
-            if (_confirmTo.Remove(dropped, out var waiting))
+            var droppedNumber = _pending.First!.Value.Number;
+            RemoveOldest();
+            if (_confirmTo.Remove(droppedNumber, out var waiting))
                 waiting.Tell(new SequencerCommands.PublishRefused("the sequencer is not answering; try again shortly"));
-            if (!_overflowLogged) _log.Warning("The sequencer has acknowledged nothing for a while: more than {0} publishes wait; dropping the oldest", MaxPending);
+            dropped++;
+        }
+        if (dropped > 0 && !_overflowLogged)
+        {
+            _log.Warning("The sequencer has acknowledged nothing for a while: more than {0} publishes or {1} bytes would wait; dropping the oldest",
+                MaxPending, _maxPendingBytes);
             _overflowLogged = true;
         }
         var oldest = _pending.First?.Value.Number ?? number;
         var forwarded = new SequencerCommands.Forwarded(_origin, number, oldest, publish, Self);
         _pending.AddLast(forwarded);
+        _pendingBytes += size;
         _sequencer.Tell(forwarded);
     }
+
+    private void RemoveOldest()
+    {
+        _pendingBytes -= SizeOf(_pending.First!.Value.Publish);
+        _pending.RemoveFirst();
+    }
+
+    /// <summary>The bytes a publish holds: its data (entity JSON, or raw JSON), what grows with what clients publish.</summary>
+    private static long SizeOf(object publish) => publish switch
+    {
+        SequencerCommands.PublishData data => data.DataJson.Length,
+        SequencerCommands.PublishEntities entities => entities.Entities.Sum(e => (long)e.Utf8Json.Length + e.Id.Length),
+        _ => 0,
+    };
 }

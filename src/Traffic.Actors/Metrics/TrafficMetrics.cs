@@ -28,6 +28,7 @@ public sealed class TrafficMetrics
     private readonly long[] _conflated = new long[Topics.Count];
     private long _heartbeatTerminations;
     private long _inboundPauses, _messagesTooLarge;
+    private long _handshakesRefused;
     private long _streamsRecovered, _streamsNotRecovered, _replayed;
     private readonly int[] _subscribers = new int[Topics.Count];
     private int _connections;
@@ -58,6 +59,8 @@ public sealed class TrafficMetrics
             description: "Times a client's reads were paused because it sent more than CLIENT_BYTES_PER_SECOND (inflated)");
         meter.CreateObservableCounter("traffic.client.input.too_large", () => Interlocked.Read(ref _messagesTooLarge), unit: "{connection}",
             description: "Connections closed with 1009 because a message passed MAX_CLIENT_MESSAGE_BYTES (inflated)");
+        meter.CreateObservableCounter("traffic.handshakes.refused", () => Interlocked.Read(ref _handshakesRefused), unit: "{connection}",
+            description: "Connections refused at once because their address already had MAX_HANDSHAKES_PER_ADDRESS connections still sending their request head");
     }
 
     public Meter Meter { get; }
@@ -108,6 +111,9 @@ public sealed class TrafficMetrics
 
     /// <summary>A client's reads paused: it sent more than its byte budget a second.</summary>
     public void CountInboundPause() => Interlocked.Increment(ref _inboundPauses);
+
+    /// <summary>A connection refused at once: its address had as many request heads in progress as allowed.</summary>
+    public void CountHandshakeRefused() => Interlocked.Increment(ref _handshakesRefused);
 
     /// <summary>A client closed with 1009: a message longer than the limit.</summary>
     public void CountMessageTooLarge() => Interlocked.Increment(ref _messagesTooLarge);

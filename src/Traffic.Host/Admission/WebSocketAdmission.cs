@@ -5,11 +5,11 @@ namespace Traffic.Host.Admission;
 
 /// <summary>
 /// The one admission policy both ways of accepting a WebSocket apply before they upgrade (the
-/// direct path at the connection, the standard path in the endpoint): the Origin allow-list, then
-/// the connection limits. Either admits with a lease, held until the socket is finished with, or
+/// direct path at the connection, the standard path in the endpoint): the Host name, the Origin
+/// allow-list, then the connection limits. Either admits with a lease, held until the socket is finished with, or
 /// refuses with the status, the problem and the Retry-After a client sees.
 /// </summary>
-public sealed class WebSocketAdmission(OriginPolicy origins, ConnectionLimiter limiter, ForwardedHeadersOptions forwarded, ILogger<WebSocketAdmission> log)
+public sealed class WebSocketAdmission(HostPolicy hosts, OriginPolicy origins, ConnectionLimiter limiter, ForwardedHeadersOptions forwarded, ILogger<WebSocketAdmission> log)
 {
     /// <summary>Seconds a client refused for a connection limit is asked to wait before trying again.</summary>
     public const int RetryAfterSeconds = 5;
@@ -22,6 +22,8 @@ public sealed class WebSocketAdmission(OriginPolicy origins, ConnectionLimiter l
     public Decision Admit(IPAddress? peer, string? forwardedFor, string? origin, string? host, bool alreadyResolved = false)
     {
         var client = alreadyResolved ? peer : ClientAddress.Resolve(forwarded, peer, forwardedFor);
+        if (!hosts.Allows(host))
+            return Refuse(client, new Refusal(StatusCodes.Status400BadRequest, HostPolicy.Title, HostPolicy.RefusalDetail(host), null));
         if (!origins.Allows(origin, host))
             return Refuse(client, new Refusal(StatusCodes.Status403Forbidden, "Origin not allowed", OriginPolicy.RefusalDetail(origin!), null));
 

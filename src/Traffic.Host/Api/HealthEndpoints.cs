@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Traffic.Actors.Ingest;
+using Traffic.Host.Configuration;
 
 namespace Traffic.Host.Api;
 
@@ -42,12 +44,18 @@ public static class HealthEndpoints
     private static Task WriteLiveAsync(HttpContext context, HealthReport report) =>
         context.Response.WriteAsJsonAsync(new { status = "ok" });
 
-    /// <summary>The body clients and balancers read: status, then the parts of the readiness (cluster mode).</summary>
+    /// <summary>
+    /// The body clients and balancers read: status, then the parts of the readiness (cluster mode). The
+    /// broker's last error names internal hosts: shown only to the holder of the publish key (<see cref="KeyHolder"/>).
+    /// </summary>
     private static Task WriteReadyAsync(HttpContext context, HealthReport report)
     {
         var body = new Dictionary<string, object> { ["status"] = report.Status == HealthStatus.Healthy ? "ready" : "not ready" };
+        var services = context.RequestServices;
+        var details = KeyHolder.Is(context.Request, ApiKey.Publish(services.GetRequiredService<ServiceOptions>()), services.GetRequiredService<FailedKeyAttempts>());
         foreach (var entry in report.Entries.Values)
-            foreach (var (key, value) in entry.Data) body[key] = value;
+            foreach (var (key, value) in entry.Data)
+                body[key] = !details && value is BrokerStatus.View broker ? broker with { LastError = null } : value;
         return context.Response.WriteAsJsonAsync(body, JsonSerializerOptions.Web);
     }
 }

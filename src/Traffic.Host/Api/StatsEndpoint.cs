@@ -10,6 +10,8 @@ namespace Traffic.Host.Api;
 /// <summary>
 /// GET /api/stats (the original design's getClientCount and getTopicSubscribers), for this node or, with
 /// <c>?scope=cluster</c>, for every node of the cluster and in total. Health checks: <see cref="HealthEndpoints"/>.
+/// Node addresses (Akka addresses: internal host names and ports) and which node holds the aggregator
+/// are shown only to the holder of the publish key (<see cref="KeyHolder"/>); others get the counts.
 /// </summary>
 public static class StatsEndpoint
 {
@@ -18,7 +20,8 @@ public static class StatsEndpoint
 
     public static void MapStats(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/stats", async (HttpRequest request, ServiceOptions options, ActorSystem system, IRequiredActor<TopicRegistryActor> registry) =>
+        app.MapGet("/api/stats", async (HttpRequest request, ServiceOptions options, ActorSystem system, IRequiredActor<TopicRegistryActor> registry,
+            FailedKeyAttempts failures) =>
         {
             var scope = request.Query["scope"].ToString();
             if (scope is not ("" or "node" or "cluster"))
@@ -26,8 +29,9 @@ public static class StatsEndpoint
                     detail: $"?scope=\"{scope}\": expected node (this node, the default) or cluster (every node and the total).");
 
             var local = await registry.ActorRef.Ask<RegistryCommands.Stats>(RegistryCommands.GetStats.Instance, AskTimeout);
-            if (scope == "cluster") return Results.Ok(await ClusterStatsAsync(system, options, local));
-            if (options.Cluster is null)
+            var details = KeyHolder.Is(request, ApiKey.Publish(options), failures);
+            if (scope == "cluster") return Results.Ok(await ClusterStatsAsync(system, options, local, details));
+            if (options.Cluster is null || !details)
                 return Results.Ok(new { clients = local.Clients, topics = TopicCounts(local) });
             return Results.Ok(new { node = SelfAddress(system), clients = local.Clients, topics = TopicCounts(local) });
         });
@@ -38,11 +42,16 @@ public static class StatsEndpoint
 
     private static string SelfAddress(ActorSystem system) => Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
 
-    /// <summary>Every member's registry is asked in parallel; a member that is unreachable or silent is listed without figures and left out of the totals.</summary>
-    private static async Task<object> ClusterStatsAsync(ActorSystem system, ServiceOptions options, RegistryCommands.Stats local)
+    /// <summary>
+    /// Every member's registry is asked in parallel; a member that is unreachable or silent is listed without figures and left out of the totals.
+    /// Without <paramref name="details"/> (not the key holder): the same figures, without addresses nor the aggregator's home.
+    /// </summary>
+    private static async Task<object> ClusterStatsAsync(ActorSystem system, ServiceOptions options, RegistryCommands.Stats local, bool details)
     {
         if (options.Cluster is null)
         {
+            if (!details)
+                return new { clients = local.Clients, topics = TopicCounts(local), nodes = new[] { new { status = "up", reachable = true, clients = local.Clients, topics = TopicCounts(local) } } };
             var node = new { node = "local", status = "up", reachable = true, clients = local.Clients, topics = TopicCounts(local) };
             return new { clients = local.Clients, topics = TopicCounts(local), aggregator = "local", nodes = new[] { node } };
         }
@@ -80,14 +89,15 @@ public static class StatsEndpoint
             var reachable = !unreachable.Contains(member.Address);
             if (stats is null)
             {
-                nodes.Add(new { node = address, status, reachable, error });
+                nodes.Add(details ? new { node = address, status, reachable, error } : new { status, reachable, error });
                 continue;
             }
             clients += stats.Clients;
             var topics = TopicCounts(stats);
             foreach (var (name, count) in topics) totals[name] += count;
-            nodes.Add(new { node = address, status, reachable, clients = stats.Clients, topics });
+            nodes.Add(details ? new { node = address, status, reachable, clients = stats.Clients, topics } : new { status, reachable, clients = stats.Clients, topics });
         }
+        if (!details) return new { clients, topics = totals, nodes };
         return new { clients, topics = totals, aggregator = oldest?.Address.ToString(), self = cluster.SelfAddress.ToString(), nodes };
     }
 }

@@ -36,12 +36,49 @@ public sealed record AdmissionSettings(
 
     public static readonly AdmissionSettings Default = new([], 20_000, 1_000, LoopbackProxies, 2_000);
 
+    /// <summary>
+    /// <c>ALLOWED_HOSTS</c>: the host names this service answers to (the request's <c>Host</c>, any port), e.g.
+    /// <c>traffic.example</c>, <c>*.example.org</c>, or <c>*</c> for any. Whatever the list, IP addresses and
+    /// names without a dot (<c>localhost</c>, a container's name) are always answered: a DNS rebinding
+    /// attack needs a name the attacker registered in public DNS, which is never one of those. Other names get 400 (<see cref="Admission.HostPolicy"/>).
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>
+    /// <c>MAX_HANDSHAKES_PER_ADDRESS</c>: connections from one address (an IPv6 client by its /64) still
+    /// sending their first request head; the next is refused at once (429). Connections from trusted
+    /// proxies (<c>TRUSTED_PROXIES</c>, loopback by default) are not counted: they carry many clients. 0: off.
+    /// </summary>
+    public int MaxHandshakesPerAddress { get; init; } = DefaultMaxHandshakesPerAddress;
+
+    public const int DefaultMaxHandshakesPerAddress = 32;
+
     public static AdmissionSettings From(IConfiguration config, Func<string, int, int, int, int> integer) => new(
         ParseOrigins(config["ALLOWED_ORIGINS"]),
         integer("MAX_CONNECTIONS", Default.MaxConnections, 1, 10_000_000),
         integer("MAX_CONNECTIONS_PER_ADDRESS", Default.MaxConnectionsPerAddress, 0, 10_000_000),
         ParseProxies(config["TRUSTED_PROXIES"]),
-        integer("PUBLISH_RATE_PER_SECOND", Default.PublishRatePerSecond, 0, 10_000_000));
+        integer("PUBLISH_RATE_PER_SECOND", Default.PublishRatePerSecond, 0, 10_000_000))
+    {
+        AllowedHosts = ParseHosts(config["ALLOWED_HOSTS"]),
+        MaxHandshakesPerAddress = integer("MAX_HANDSHAKES_PER_ADDRESS", DefaultMaxHandshakesPerAddress, 0, 10_000_000),
+    };
+
+    /// <summary>"*", host names, or "*.domain" for any name under a domain; comma-separated, no scheme nor port.</summary>
+    public static IReadOnlyList<string> ParseHosts(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw)) return [];
+        var hosts = new List<string>();
+        foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = part.StartsWith("*.", StringComparison.Ordinal) ? part[2..] : part;
+            if (part != "*" && (Uri.CheckHostName(name) != UriHostNameType.Dns || name.Contains('*')))
+                throw new ServiceConfigurationException(
+                    $"ALLOWED_HOSTS: \"{part}\" is not a host name; expected * or names such as traffic.example or *.example.org (no scheme, no port), comma-separated");
+            hosts.Add(part.ToLowerInvariant());
+        }
+        return hosts;
+    }
 
     /// <summary>"*", or origins as browsers send them: scheme://host[:port], a leading "*." for any subdomain.</summary>
     public static IReadOnlyList<string> ParseOrigins(string? raw)

@@ -34,6 +34,7 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
     private FrameCompressor? _compressor;
     private object? _compressorLock;
     private ILogger? _log;
+    private HandshakeLimiter? _handshakes;
 
     /// <summary>
     /// How long a new connection may take to send its first request head. This runs before
@@ -47,7 +48,19 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
-        switch (await ReadFirstHeadAsync(connection))
+        FirstRequest first;
+        _handshakes ??= services.GetRequiredService<HandshakeLimiter>();
+        var peer = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        using (var slot = _handshakes.TryEnter(peer))
+        {
+            if (slot is null)
+            {
+                await RefuseHandshakeAsync(connection, peer);
+                return;
+            }
+            first = await ReadFirstHeadAsync(connection); // counted as in progress only while its head is read
+        }
+        switch (first)
         {
             case FirstRequest.Upgrade upgrade:
                 if (await AdmitAsync(connection, upgrade.Handshake) is { } admitted) await ServeAsync(connection, admitted);
@@ -179,6 +192,33 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         admitted = null!; // hold only what the socket needs from here on
         await WebSocketSession.ServeAsync(webSocket, stream, request, _options!, _hub!.ActorRef, connection.ConnectionClosed,
             connection.RemoteEndPoint?.ToString(), _metrics, compression);
+    }
+
+    /// <summary>
+    /// Over MAX_HANDSHAKES_PER_ADDRESS: 429 and closed at once, before anything is read (no linger: holding
+    /// the connection open longer is what the cap prevents); counted, and logged once a second per address at most.
+    /// </summary>
+    private async Task RefuseHandshakeAsync(ConnectionContext connection, IPAddress? peer)
+    {
+        _metrics ??= services.GetRequiredService<TrafficMetrics>();
+        _metrics.CountHandshakeRefused();
+        _options ??= services.GetRequiredService<ServiceOptions>();
+        var limit = _options.Admission.MaxHandshakesPerAddress;
+        if (_handshakes!.LogGate.ShouldLog(peer))
+        {
+            _log ??= services.GetRequiredService<ILoggerFactory>().CreateLogger<DirectWebSocketMiddleware>();
+            _log.LogWarning("Refused connections from {Client}: {Limit} connections from this address are still sending their request head (MAX_HANDSHAKES_PER_ADDRESS)",
+                peer, limit);
+        }
+        try
+        {
+            await connection.Transport.Output.WriteAsync(WebSocketHandshake.ProblemResponse(StatusCodes.Status429TooManyRequests,
+                "Too many handshakes in progress",
+                $"Your address already has {limit} connections that have not finished sending their request head (MAX_HANDSHAKES_PER_ADDRESS); finish or close those first.",
+                $"Retry-After: {WebSocketAdmission.RetryAfterSeconds}"));
+            await connection.Transport.Output.CompleteAsync();
+        }
+        catch (Exception e) when (e is ConnectionResetException or IOException or InvalidOperationException) { }
     }
 
     /// <summary>

@@ -155,9 +155,14 @@ public sealed class ClusterTlsSpecs(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>The members this node lists in GET /api/stats?scope=cluster.</summary>
-    private static async Task<List<string>> NodesAsync(Node node) =>
-        (await node.Http.GetFromJsonAsync<JsonElement>("/api/stats?scope=cluster")).GetProperty("nodes").EnumerateArray()
+    private static async Task<List<string>> NodesAsync(Node node)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/stats?scope=cluster");
+        request.Headers.Add("X-Api-Key", ApiKey); // node addresses are shown only to the key holder
+        using var response = await node.Http.SendAsync(request);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("nodes").EnumerateArray()
             .Select(n => n.GetProperty("node").GetString()!).ToList();
+    }
 
     private static async Task<int> MembersAsync(Node node)
     {

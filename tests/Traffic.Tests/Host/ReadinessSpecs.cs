@@ -46,6 +46,20 @@ public sealed class ReadinessSpecs : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cluster_nodes_akka_address_is_shown_only_to_the_holder_of_the_publish_key()
+    {
+        var address = Akka.Cluster.Cluster.Get(_node.System).SelfAddress.ToString(); // akka.tcp://traffic@127.0.0.1:PORT
+        foreach (var query in new[] { "", "?scope=cluster" })
+        {
+            var open = await _node.Http.GetStringAsync("/api/stats" + query);
+            Assert.DoesNotContain("akka", open);
+            Assert.Contains("\"clients\"", open); // the counts stay public
+            var keyed = await _node.StatsAsync(query);
+            Assert.Contains(address, keyed.GetRawText());
+        }
+    }
+
+    [Fact]
     public void What_crosses_between_nodes_is_bound_to_the_traffic_serializer()
     {
         var frame = ServerMessages.Published(ServerMessageType.Alert, Topic.Accidents, """{"severity":"high"}"""u8, DateTimeOffset.UtcNow);

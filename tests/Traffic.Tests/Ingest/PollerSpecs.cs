@@ -59,7 +59,15 @@ public sealed class PollerSpecs : IAsyncLifetime
         return match.Success ? long.Parse(match.Groups[1].Value) : -1;
     }
 
-    private async Task<JsonElement> ReadyAsync() => JsonDocument.Parse(await _service.Http.GetStringAsync("/health/ready")).RootElement;
+    /// <summary>GET /health/ready, by default as the holder of the publish key (who alone sees the broker's last error).</summary>
+    private async Task<HttpResponseMessage> ReadyResponseAsync(string? apiKey = RunningService.ApiKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/ready");
+        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
+        return await _service.Http.SendAsync(request);
+    }
+
+    private async Task<JsonElement> ReadyAsync() => JsonDocument.Parse(await (await ReadyResponseAsync()).Content.ReadAsStringAsync()).RootElement;
 
     private static string[] Ids(JsonElement data) => data.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
 
@@ -116,10 +124,14 @@ public sealed class PollerSpecs : IAsyncLifetime
 
         _broker.Down = true;
         await Poll.UntilAsync(async () => (await ReadyAsync()).GetProperty("ngsiLdBroker").GetProperty("state").GetString() == "down", "the broker shown down");
-        var ready = await _service.Http.GetAsync("/health/ready");
+        var ready = await ReadyResponseAsync();
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode); // still serving the last known state
         var broker = (await ready.JsonAsync()).GetProperty("ngsiLdBroker");
         Assert.Contains("503", broker.GetProperty("lastError").GetString());
+        // The error names the broker's (internal) host: without the key, the state only.
+        var open = (await (await ReadyResponseAsync(apiKey: null)).JsonAsync()).GetProperty("ngsiLdBroker");
+        Assert.Equal("down", open.GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, open.GetProperty("lastError").ValueKind);
         Assert.Matches("(?m)^traffic_ngsild_broker_up\\{[^}]*\\} 0$", await MetricsAsync());
         Assert.Matches("(?m)^traffic_ngsild_broker_outages_total\\{[^}]*\\} 1$", await MetricsAsync());
 

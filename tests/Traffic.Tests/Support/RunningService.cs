@@ -54,8 +54,15 @@ public sealed class RunningService : IAsyncDisposable
     public Task<TestClient> ConnectAsync(string pathAndQuery = "/ws", bool answerPings = true) =>
         TestClient.ConnectAsync(WebSocketUri(pathAndQuery), answerPings);
 
-    public async Task<JsonElement> StatsAsync(string query = "") =>
-        await Http.GetFromJsonAsync<JsonElement>("/api/stats" + query);
+    /// <summary>GET /api/stats as the holder of the publish key (node details are shown only to them).</summary>
+    public async Task<JsonElement> StatsAsync(string query = "", string? apiKey = ApiKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/stats" + query);
+        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
+        using var response = await Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
 
     public Task<HttpResponseMessage> PublishAsync(object body, string? apiKey = ApiKey)
     {
