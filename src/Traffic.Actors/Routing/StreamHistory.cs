@@ -28,6 +28,9 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive)
     /// <summary>The position of the last message numbered on this stream, as far as this node knows; null before it knows the epoch.</summary>
     public StreamPosition? Head => _epoch is null ? null : new StreamPosition(_epoch, _head);
 
+    /// <summary>The messages held now, oldest first (some may be past their age until the next trim).</summary>
+    public IEnumerable<Entry> Held => _entries;
+
     /// <summary>Takes a published frame (numbered) into the history.</summary>
     public void Append(ServerFrame frame, long arrival, DateTimeOffset now)
     {

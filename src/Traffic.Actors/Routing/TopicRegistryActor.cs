@@ -75,6 +75,7 @@ public sealed class TopicRegistryActor : ReceiveActor
         Receive<RegistryCommands.SetSubscriptions>(Set);
         Receive<Terminated>(t => Forget(t.ActorRef));
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
+        Receive<RecentAlerts.Get>(q => Sender.Tell(RecentAlerts.Collect(_histories, q.Window, Context.System.Scheduler.Now)));
     }
 
     public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null) =>
