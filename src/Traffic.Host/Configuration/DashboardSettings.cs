@@ -33,9 +33,13 @@ public sealed record DashboardSettings(string? TileUrl, string TileAttribution, 
             Whole(config, "DASHBOARD_RECENT_ALERTS_MINUTES", DefaultRecentAlertsMinutes, 0, 24 * 60));
     }
 
-    /// <summary>The Content-Security-Policy of the dashboard's responses: its own origin only, plus the tile server's images when there is one.</summary>
+    /// <summary>
+    /// The Content-Security-Policy of the dashboard's responses: its own origin only, plus, when there is a
+    /// tile server, images from its origin and <c>data:</c> images (Leaflet cancels a tile's load by
+    /// setting its src to a 1-pixel data: GIF).
+    /// </summary>
     public string ContentSecurityPolicy => TileOrigin is { } origin
-        ? $"default-src 'self'; img-src 'self' {origin}; connect-src 'self'; frame-ancestors 'none'"
+        ? $"default-src 'self'; img-src 'self' data: {origin}; connect-src 'self'; frame-ancestors 'none'"
         : "default-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
     /// <summary>The page's view of these settings and of the schedule (JSON for /dashboard/settings).</summary>

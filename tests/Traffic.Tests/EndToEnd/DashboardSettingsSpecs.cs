@@ -24,7 +24,7 @@ public sealed class DashboardSettingsSpecs
             ["UPDATE_INTERVALS_MS"] = "accidents=2000",
         });
         using var page = await service.Http.GetAsync("/");
-        Assert.Equal("default-src 'self'; img-src 'self' http://127.0.0.1:9; connect-src 'self'; frame-ancestors 'none'",
+        Assert.Equal("default-src 'self'; img-src 'self' data: http://127.0.0.1:9; connect-src 'self'; frame-ancestors 'none'",
             Assert.Single(page.Headers.GetValues("Content-Security-Policy")));
 
         var settings = JsonDocument.Parse(await service.Http.GetStringAsync("/dashboard/settings")).RootElement;
