@@ -128,7 +128,8 @@ test('the service stopped: a strip across the top, dimmed panels and LIVE off wi
     assert.match(await strip.textContent(), /No connection to the traffic service\. Lost at \d{2}:\d{2}; data from \d+ s ago: what is shown is not live\. Trying again/);
     assert.equal(await page.locator('[data-testid=live]').getAttribute('data-live'), 'false');
     assert.equal(await text(page, 'live'), 'not live');
-    assert.ok(Number(await page.evaluate(() => getComputedStyle(document.querySelector('main')).opacity)) < 0.6, 'panels dimmed');
+    const opacity = () => page.evaluate(() => Number(getComputedStyle(document.querySelector('main')).opacity));
+    await until(async () => (await opacity()) < 0.6, { what: 'panels dimmed', timeoutMs: 10000 });
     // At the top of the window, over everything.
     const box = await strip.boundingBox();
     assert.equal(Math.round(box.y), 0);
@@ -143,7 +144,7 @@ test('the service stopped: a strip across the top, dimmed panels and LIVE off wi
     await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 60000 });
     await strip.waitFor({ state: 'hidden', timeout: 30000 });
     await until(async () => (await page.locator('[data-testid=live]').getAttribute('data-live')) === 'true', { what: 'LIVE on again' });
-    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('main')).opacity), '1');
+    await until(async () => (await opacity()) === 1, { what: 'panels no longer dimmed', timeoutMs: 10000 });
     assert.equal(await page.evaluate(() => document.body.dataset.outage ?? ''), '');
 
     // The banner: when the service restarted, in words (its start time, as the service reports it).
