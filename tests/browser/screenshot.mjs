@@ -31,9 +31,14 @@ try {
   await page.locator('[data-testid=alerts] li[data-earlier=true]').nth(1).waitFor();
   await service.publish('ALERT', null, { id: 'urn:demo:everyone', severity: 'medium', alertType: 'announcement', message: 'Road works on Nguyen Hue from 22:00' });
   await page.locator('[data-testid=alerts] li[data-id="urn:demo:everyone"]').waitFor();
-  if (tiles) await until(() => page.locator('img.leaflet-tile-loaded').count(), { what: 'tiles drawn' });
+  if (tiles) {
+    // Every tile in view loaded and faded in (Leaflet fades each one from transparent).
+    await until(() => page.evaluate(() => {
+      const all = [...document.querySelectorAll('img.leaflet-tile')];
+      return all.length > 0 && all.every(t => t.classList.contains('leaflet-tile-loaded') && getComputedStyle(t).opacity === '1');
+    }), { what: 'tiles drawn' });
+  }
   await until(async () => /^\d+ ms$/.test(await page.locator('[data-testid=rtt]').textContent()), { what: 'an RTT' });
-  await page.waitForTimeout(1000); // let the last tiles fade in
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await page.screenshot({ path: out });
   console.log(`wrote ${out} (${tiles ? 'base map from the fake tile server' : 'offline view'})`);
