@@ -250,6 +250,22 @@ function locationOf(entity) {
 }
 
 let cityBounds = null;
+let fitting = false;   // our own fit is moving the map
+let userMoved = false; // the operator panned or zoomed: the map stays where they put it
+
+function fit() {
+  fitting = true;
+  map.fitBounds(cityBounds, { animate: false });
+  fitting = false;
+}
+map.on('dragstart', () => { userMoved = true; });
+map.on('zoomstart', () => { if (!fitting) userMoved = true; });
+// The map's box changes size as the page lays out (panels filling, the window resized, printing):
+// Leaflet must be told, and the city fitted again unless the operator moved the map.
+new ResizeObserver(() => {
+  map.invalidateSize({ pan: false });
+  if (cityBounds && !userMoved) fit();
+}).observe(map.getContainer());
 
 /** On the first data: the city's extent, the map fitted to it, and the offline view's outline and grid. */
 function fitCity(state) {
@@ -259,7 +275,7 @@ function fitCity(state) {
   }
   if (points.length === 0) return false;
   cityBounds = L.latLngBounds(points).pad(0.08);
-  map.fitBounds(cityBounds, { animate: false });
+  fit();
   const south = cityBounds.getSouth(); const north = cityBounds.getNorth();
   const west = cityBounds.getWest(); const east = cityBounds.getEast();
   offline.addLayer(L.rectangle(cityBounds, { className: 'city', interactive: false, pane: 'districts' }));
