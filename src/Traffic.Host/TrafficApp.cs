@@ -42,6 +42,7 @@ public static class TrafficApp
         builder.Services.AddSingleton(options);
         var store = PersistenceStore.Open(options.Persistence); // a corrupt or busy file stops the start here
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(DashboardSettings.From(builder.Configuration));
         builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
@@ -96,6 +97,7 @@ public static class TrafficApp
         app.MapPublish();
         app.MapNgsiLdNotify(options); // with the ingest off, an answer that says so
         app.MapStats();
+        app.MapDashboard(); // GET /dashboard/settings, GET /api/alerts/recent
         app.MapTrafficHealthChecks();
         app.MapPrometheusScrapingEndpoint(); // GET /metrics
 
@@ -124,6 +126,7 @@ public static class TrafficApp
         var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
         if (!Directory.Exists(root)) return;
         var files = new PhysicalFileProvider(root);
+        var csp = app.Services.GetRequiredService<DashboardSettings>().ContentSecurityPolicy;
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".ts"] = "text/plain; charset=utf-8"; // the client library's .d.ts, for editors
         app.UseWhen(context => !context.Request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase),
@@ -132,7 +135,7 @@ public static class TrafficApp
                 {
                     // The page talks only to the service that serves it, is never framed, and its files are taken for what they say they are.
                     var headers = context.Response.Headers;
-                    headers.ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+                    headers.ContentSecurityPolicy = csp; // img-src also allows DASHBOARD_TILE_URL's origin when set
                     headers.XContentTypeOptions = "nosniff";
                     headers["Referrer-Policy"] = "no-referrer";
                     return next(context);

@@ -190,3 +190,45 @@ test('a server that keeps refusing the positions (up, by its /health) is reconne
   assert.deepEqual(client.getState().missed.map(m => m.stream), ['accidents', 'all']);
   client.close();
 });
+
+test('with recentAlertsMinutes, the ALERTs of the last minutes are asked once the state is in, and added as earlier, without duplicates', async () => {
+  const asked = [];
+  const alert = (topic, offset, id, timestamp) => ({ type: 'ALERT', ...(topic ? { topic } : {}), epoch: 'e1', offset, data: { id }, timestamp });
+  const recent = [
+    alert('accidents', 3, 'a3', '2026-12-07T01:00:00Z'),
+    alert(null, 1, 'everyone', '2026-12-07T01:01:00Z'),
+    alert('accidents', 4, 'a4', '2026-12-07T01:02:00Z'),
+    alert('accidents', 6, 'a6-live', '2026-12-07T01:04:00Z'), // past the SNAPSHOT's position: comes live
+  ];
+  let answer;
+  const fetch = async url => { asked.push(url); await new Promise(r => { answer = r; }); return { ok: true, json: async () => ({ minutes: 30, alerts: recent }) }; };
+  const client = connected({ recentAlertsMinutes: 30, fetch });
+  const earlier = [];
+  client.on('earlier', list => earlier.push(...list));
+  FakeSocket.last.receive(snapshot({ accidents: position('e1', 5), all: position('e1', 1) }));
+  await until(() => asked.length === 1, { what: 'the recent ALERTs asked' });
+  assert.equal(new URL(asked[0]).pathname, '/api/alerts/recent');
+  assert.equal(new URL(asked[0]).searchParams.get('minutes'), '30');
+  assert.equal(new URL(asked[0]).protocol, 'http:');
+  FakeSocket.last.receive(alert('accidents', 6, 'a6-live', '2026-12-07T01:04:00Z')); // live, before the answer
+  answer();
+  await until(() => earlier.length > 0, { what: 'the earlier ALERTs' });
+  assert.deepEqual(earlier.map(a => a.data.id), ['a3', 'everyone', 'a4']);
+  assert.ok(earlier.every(a => a.earlier === true));
+  assert.deepEqual(client.getState().alerts.map(a => `${a.data.id}${a.earlier ? ' (earlier)' : ''}`),
+    ['a6-live', 'a4 (earlier)', 'everyone (earlier)', 'a3 (earlier)']);
+  // Not asked again while connected; an ALERT already held as earlier is not added twice.
+  FakeSocket.last.receive(alert('accidents', 7, 'a7', '2026-12-07T01:05:00Z'));
+  assert.equal(asked.length, 1);
+  assert.equal(client.getState().alerts.length, 5);
+  client.close();
+});
+
+test('without recentAlertsMinutes nothing is asked', async () => {
+  const asked = [];
+  const client = connected({ fetch: async url => { asked.push(url); return { ok: true, json: async () => ({ alerts: [] }) }; } });
+  FakeSocket.last.receive(snapshot({ accidents: position('e1', 5) }));
+  FakeSocket.last.receive({ type: 'PONG' });
+  assert.deepEqual(asked, []);
+  client.close();
+});

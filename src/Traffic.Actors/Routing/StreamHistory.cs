@@ -29,6 +29,9 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
     /// <summary>The position of the last message numbered on this stream, as far as this node knows; null before it knows the epoch.</summary>
     public StreamPosition? Head => _epoch is null ? null : new StreamPosition(_epoch, _head);
 
+    /// <summary>The messages held now, oldest first (some may be past their age until the next trim).</summary>
+    public IEnumerable<Entry> Held => _entries;
+
     /// <summary>Takes a published frame (numbered) into the history.</summary>
     /// <returns>The offsets this node missed just before it, in the same epoch (a gap), or null.</returns>
     public (long From, long To)? Append(ServerFrame frame, long arrival, DateTimeOffset now)

@@ -81,11 +81,13 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
 
     // Subscriptions held until the journal's history is in (no stash: that would give this hot-path actor a deque mailbox).
     private List<RegistryCommands.SetSubscriptions>? _held;
+    private List<(RecentAlerts.Get Get, IActorRef Asker)>? _heldRecent;
 
     /// <summary>Until the journal's history is in: everything but subscriptions is served as usual.</summary>
     private void AwaitingRestore()
     {
         Receive<RegistryCommands.SetSubscriptions>(set => (_held ??= []).Add(set));
+        Receive<RecentAlerts.Get>(get => (_heldRecent ??= []).Add((get, Sender))); // answered from the restored history
         Receive<RestoreTimedOut>(_ =>
         {
             _log.Warning("No history from the journal within {0:0} s; resumes are served from what arrives from now on", RestoreWait.TotalSeconds);
@@ -104,7 +106,9 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         Timers.Cancel(nameof(RestoreTimedOut));
         Become(Serving);
         foreach (var set in _held ?? []) Set(set);
+        foreach (var (get, asker) in _heldRecent ?? []) asker.Tell(RecentAlerts.Collect(_histories, get.Window, Context.System.Scheduler.Now));
         _held = null;
+        _heldRecent = null;
     }
 
     private void Serving()
@@ -131,6 +135,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         Receive<Terminated>(t => Forget(t.ActorRef));
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
         Receive<RegistryCommands.RestoreHistory>(Restore); // a journal started again (the database was away)
+        Receive<RecentAlerts.Get>(q => Sender.Tell(RecentAlerts.Collect(_histories, q.Window, Context.System.Scheduler.Now)));
     }
 
     public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false) =>

@@ -21,6 +21,8 @@ export interface ServerMessage {
   data?: any;
   delta?: { base: number; upserted?: Entity[]; removed?: string[] };
   positions?: Partial<Record<Stream, Position>>;
+  /** set on an ALERT raised before this client was listening (from GET /api/alerts/recent) */
+  earlier?: true;
   [field: string]: unknown;
 }
 
@@ -41,8 +43,9 @@ export interface TrafficClientOptions {
   /** a connect not open within this long is given up and retried, ms (10000) */ connectTimeoutMs?: number;
   backoff?: BackoffOptions;
   /** ALERTs kept in the state, newest first (200) */ maxAlerts?: number;
+  /** on open, the ALERTs of the last N minutes from GET /api/alerts/recent, marked `earlier` (0: off, the default) */ recentAlertsMinutes?: number;
   /** a WebSocket constructor (default: the global one) */ WebSocket?: typeof WebSocket;
-  /** fetch, to ask /health whether a server that keeps refusing a resume is up (default: the global one) */ fetch?: typeof fetch;
+  /** fetch, for the recent ALERTs and to ask /health whether a server that keeps refusing a resume is up (default: the global one) */ fetch?: typeof fetch;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'disconnected' | 'closed';
@@ -83,6 +86,8 @@ export interface TrafficEvents {
   snapshot: ServerMessage;
   update: { topic: Topic | null; data: any; message: ServerMessage };
   alert: ServerMessage;
+  /** ALERTs raised before this client was listening, oldest first (each with `earlier: true`); also merged into `state.alerts` */
+  earlier: ServerMessage[];
   resumed: ServerMessage;
   missed: MissedNotice[];
   rtt: number;

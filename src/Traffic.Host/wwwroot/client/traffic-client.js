@@ -24,6 +24,7 @@ const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10000,
   backoff: Object.freeze({ initialMs: 500, maxMs: 30000, factor: 2, jitter: 0.5 }),
   maxAlerts: 200,
+  recentAlertsMinutes: 0,
 });
 
 /**
@@ -108,6 +109,18 @@ function defaultUrl() {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 }
 
+/** The key of a numbered message: its stream, epoch and offset (null for an unnumbered one). */
+function alertKey(message) {
+  return isPosition(message) ? `${message.topic ?? ALL_STREAM}:${message.epoch}:${message.offset}` : null;
+}
+
+/** Newest first by the server's timestamp (ISO 8601 strings compare as times); stable for equal ones. */
+function byTimestampDescending(a, b) {
+  const ta = a.timestamp ?? '';
+  const tb = b.timestamp ?? '';
+  return ta < tb ? 1 : ta > tb ? -1 : 0;
+}
+
 function isPosition(message) {
   return typeof message.epoch === 'string' && Number.isInteger(message.offset);
 }
@@ -139,6 +152,8 @@ export class TrafficClient {
     this._stopped = true;
     this._timers = new Set();
     this._resume = null; // what this connection asked to resume, and what the server answered
+    this._alertKeys = new Set(); // stream:epoch:offset of the ALERTs held, so the recent ones are never shown twice
+    this._recentAsked = false;
     this._state = Object.freeze({
       connection: 'idle',
       rtt: null,
@@ -417,6 +432,57 @@ export class TrafficClient {
     this._everLive = true;
   }
 
+  /**
+   * With `recentAlertsMinutes`, once the first connection has delivered its state (and again after
+   * a reconnect that may have missed ALERTs), asks the server for the ALERTs of the last minutes
+   * (GET /api/alerts/recent, docs/protocol.md "Recent ALERTs") and adds those it does not hold,
+   * marked `earlier: true`: they were raised before this client was listening. One that is past
+   * the position this client has reached on its stream is left to the live path (it is on its way).
+   */
+  _askRecent() {
+    const minutes = this.options.recentAlertsMinutes;
+    if (!(minutes > 0) || this._recentInFlight) return;
+    this._recentAsked = true;
+    this._recentInFlight = true;
+    this._fetchRecent(minutes)
+      .then(alerts => this._addEarlier(alerts))
+      .catch(error => this._emit('error', new Error(`recent alerts: ${error.message}`)))
+      .finally(() => { this._recentInFlight = false; });
+  }
+
+  async _fetchRecent(minutes) {
+    const fetcher = this.options.fetch ?? globalThis.fetch;
+    if (!fetcher) throw new Error('no fetch');
+    const url = new URL(this.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    url.pathname = '/api/alerts/recent';
+    url.search = '';
+    url.searchParams.set('minutes', String(minutes));
+    url.searchParams.set('topics', [...this._topics].join(','));
+    const response = await fetcher(url.toString(), { cache: 'no-store' });
+    if (!response.ok) throw new Error(`${url.pathname} answered ${response.status}`);
+    const body = await response.json();
+    return Array.isArray(body?.alerts) ? body.alerts : [];
+  }
+
+  _addEarlier(recent) {
+    const added = [];
+    for (const alert of recent) {
+      if (alert?.type !== 'ALERT') continue;
+      const key = alertKey(alert);
+      if (key && this._alertKeys.has(key)) continue;
+      const stream = alert.topic ?? ALL_STREAM;
+      const known = this._positions[stream];
+      if (key && known && known.epoch === alert.epoch && alert.offset > known.offset) continue; // still to come, live
+      if (key) this._alertKeys.add(key);
+      added.push(Object.freeze({ ...alert, earlier: true }));
+    }
+    if (added.length === 0) return;
+    const alerts = [...this._state.alerts, ...added].sort(byTimestampDescending).slice(0, this.options.maxAlerts);
+    this._setState({ alerts: Object.freeze(alerts) });
+    this._emit('earlier', added); // oldest first, as the server listed them
+  }
+
   _onSnapshot(message) {
     this._live();
     const topics = {};
@@ -435,6 +501,7 @@ export class TrafficClient {
     }
     this._setState({ topics: Object.freeze(topics), lastMessageAt: Date.now() });
     this._emit('snapshot', message);
+    if (!this._recentAsked || resume?.reconnect) this._askRecent();
   }
 
   _onResumed(message) {
@@ -454,6 +521,7 @@ export class TrafficClient {
     }
     this._reportMissed(missed);
     this._emit('resumed', message);
+    if (!this._recentAsked || missed.length > 0) this._askRecent();
   }
 
   _reportMissed(missed) {
@@ -502,6 +570,12 @@ export class TrafficClient {
 
   _onAlert(message) {
     if (!this._advance(message.topic ?? ALL_STREAM, message)) return;
+    const key = alertKey(message);
+    if (key) {
+      if (this._alertKeys.has(key)) return; // already shown as an earlier one
+      this._alertKeys.add(key);
+      if (this._alertKeys.size > 4 * this.options.maxAlerts) this._alertKeys = new Set([...this._alertKeys].slice(-2 * this.options.maxAlerts));
+    }
     const alerts = [message, ...this._state.alerts].slice(0, this.options.maxAlerts);
     this._setState({ alerts: Object.freeze(alerts), lastMessageAt: Date.now() });
     this._emit('alert', message);
