@@ -58,7 +58,7 @@ public sealed class IngestService(ActorSystem system, IRequiredActor<AggregatorA
                 await pipeline.Completion;
                 reason = "it ended by itself";
             }
-            catch (Exception e) { reason = $"{e.GetType().Name}: {e.Message}"; }
+            catch (Exception e) { reason = $"{e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}"; }
             if (_stopping.IsCancellationRequested) return;
             Volatile.Write(ref _pipeline, null); // the endpoint answers 503 until the next one runs
             // A graph that ran well for longer than the longest pause starts its back-off afresh.

@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Event;
+
+namespace Traffic.Tests.Ingest;
+
+/// <summary>The Error lines an actor system logs from now on (what an operator's log would show), collected for a spec to count.</summary>
+public sealed class ErrorLines
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    private ErrorLines() { }
+
+    public IReadOnlyList<string> Lines => _lines.ToArray();
+
+    public static ErrorLines Collect(ActorSystem system)
+    {
+        var lines = new ErrorLines();
+        var collector = system.ActorOf(Props.Create(() => new Collector(lines._lines)));
+        system.EventStream.Subscribe(collector, typeof(Error));
+        return lines;
+    }
+
+    private sealed class Collector : ReceiveActor
+    {
+        public Collector(ConcurrentQueue<string> lines) => Receive<Error>(e => lines.Enqueue(e.Message?.ToString() ?? ""));
+    }
+}
