@@ -9,16 +9,20 @@ public sealed class ErrorLines
 {
     private readonly ConcurrentQueue<string> _lines = new();
 
-    private ErrorLines() { }
-
     public IReadOnlyList<string> Lines => _lines.ToArray();
 
     public static ErrorLines Collect(ActorSystem system)
     {
         var lines = new ErrorLines();
-        var collector = system.ActorOf(Props.Create(() => new Collector(lines._lines)));
-        system.EventStream.Subscribe(collector, typeof(Error));
+        lines.Attach(system);
         return lines;
+    }
+
+    /// <summary>Collects from this system from now on (e.g. as it starts, before the host's services run).</summary>
+    public void Attach(ActorSystem system)
+    {
+        var collector = system.ActorOf(Props.Create(() => new Collector(_lines)));
+        system.EventStream.Subscribe(collector, typeof(Error));
     }
 
     private sealed class Collector : ReceiveActor
