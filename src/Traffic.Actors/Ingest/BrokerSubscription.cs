@@ -115,6 +115,9 @@ public sealed class BrokerSubscription(SubscriptionSettings settings, TypeTopicM
     {
         try
         {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            stopping = timeout.Token;
             await using var body = await response.Content.ReadAsStreamAsync(stopping);
             var buffer = new byte[MaxProblemBytes];
             var read = 0;
@@ -134,7 +137,7 @@ public sealed class BrokerSubscription(SubscriptionSettings settings, TypeTopicM
             said = new string(said.Select(c => char.IsControl(c) ? ' ' : c).ToArray());
             return ": " + (said.Length > MaxReasonChars ? said[..MaxReasonChars] + "..." : said);
         }
-        catch (Exception e) when (e is IOException or HttpRequestException) { return ""; }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException) { return ""; }
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonObject body, CancellationToken stopping)

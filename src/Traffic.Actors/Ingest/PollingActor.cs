@@ -18,9 +18,6 @@ namespace Traffic.Actors.Ingest;
 /// </summary>
 public sealed class PollingActor : ReceiveActor, IWithTimers
 {
-    /// <summary>Fails the running polling graph on purpose (operators' drills, specs): it is restarted as after a defect.</summary>
-    public sealed record FailGraph(string Reason);
-
     private sealed record AskSeed
     {
         public static readonly AskSeed Instance = new();
@@ -77,7 +74,6 @@ public sealed class PollingActor : ReceiveActor, IWithTimers
         });
         Receive<GraphEnded>(Ended);
         Receive<RestartGraph>(_ => StartGraph());
-        Receive<FailGraph>(fail => _killSwitch?.Abort(new InvalidOperationException(fail.Reason)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
