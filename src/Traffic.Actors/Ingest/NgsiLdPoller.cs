@@ -49,6 +49,7 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
     private async Task<PollResult> PollAsync(string type, ChangeTracker tracker, Backoff backoff)
     {
         List<JsonElement> listing;
+        var started = now();
         try { listing = await ListAsync(type); }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or BrokerAnswerException)
         {
@@ -59,7 +60,7 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
             return new PollResult(new IngestBatch(IngestOrigin.Poll, []), Complete: false);
         }
         backoff.Reset();
-        if (status.MarkUp(now())) log.Info("NGSI-LD broker {0} answers again", settings.BrokerForLogs);
+        if (status.MarkUp(now(), started)) log.Info("NGSI-LD broker {0} answers again", settings.BrokerForLogs);
         var (changed, removed, raiseAlerts) = tracker.Take(listing);
         return new PollResult(new IngestBatch(IngestOrigin.Poll, changed, RemovedType: type, RemovedIds: removed, RaiseAlerts: raiseAlerts), Complete: true);
     }
