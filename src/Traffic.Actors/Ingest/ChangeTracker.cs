@@ -49,6 +49,15 @@ public sealed class ChangeTracker
     }
 
     /// <summary>
+    /// Forgets what the entities held (keeping which ids are known): after a failed graph, whose last changes may not have
+    /// reached the aggregator, the next listing takes every entity again (what the aggregator knew alerts nothing).
+    /// </summary>
+    public void ForgetContent()
+    {
+        foreach (var id in _known.Keys.ToArray()) _known[id] = UnknownContent;
+    }
+
+    /// <summary>
     /// Takes a complete listing: the entities that are new or changed, the ids gone (missing from this and the
     /// previous complete listings), and whether this listing may raise ALERTs (false for a cold start's first).
     /// </summary>

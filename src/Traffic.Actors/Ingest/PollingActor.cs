@@ -140,6 +140,8 @@ public sealed class PollingActor : ReceiveActor, IWithTimers
         var reason = ended.Failure is { } e ? $"{e.GetType().Name}: {e.Message}" : "it ended by itself";
         _log.Error("NGSI-LD polling graph stopped ({0}); restarting it in {1:0.0} s", reason, pause.TotalSeconds);
         _services.Graphs.Failed(IngestGraphStatus.Polling, reason, DateTimeOffset.UtcNow);
+        // The changes in flight when it failed may be lost: the next listing takes everything again.
+        foreach (var tracker in _trackers.Values) tracker.ForgetContent();
         Timers.StartSingleTimer(nameof(RestartGraph), RestartGraph.Instance, pause);
     }
 
