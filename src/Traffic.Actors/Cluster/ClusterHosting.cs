@@ -3,6 +3,7 @@ using Akka.Hosting;
 using Traffic.Actors.Aggregation;
 using Traffic.Actors.Metrics;
 using Traffic.Actors.Hosting;
+using Traffic.Actors.Ingest;
 using Traffic.Actors.Routing;
 using Traffic.Actors.Sources;
 
@@ -60,11 +61,13 @@ public static class ClusterHosting
     /// The cluster form of the service's actors, in start-up order (each extension beside its actors
     /// says what it needs; <see cref="StartOrder"/>): publishing through DistributedPubSub, the
     /// sequencer and the aggregator as singletons, a snapshot replica on every node, and the simulated
-    /// feed as a singleton when <paramref name="simulation"/> is given.
+    /// feed as a singleton when <paramref name="simulation"/> is given, the NGSI-LD poller as a singleton when
+    /// <paramref name="ingest"/> polls a broker.
     /// </summary>
     /// <param name="journal">With persistence: the history's settings, which the sequencer's journal keeps to.</param>
     public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
-        SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null, HistorySettings? journal = null)
+        SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null, IngestSettings? ingest = null,
+        HistorySettings? journal = null)
     {
         builder.WithTrafficSerializer()
             .WithDistributedPubSub("")
@@ -73,6 +76,7 @@ public static class ClusterHosting
             .AddAggregatorSingleton(schedule, metrics, persisted: journal is not null)
             .AddSnapshotReplica(snapshotWaitLimit);
         if (simulation is not null) builder.AddSimulationSingleton(simulation);
+        if (ingest?.Poll is not null) builder.AddPollerSingleton(ingest, schedule);
         // Every node reads the journal once, so that clients resume on any node after a restart.
         if (journal is not null)
             builder.WithActors((system, registry) => system.ActorOf(JournalReaderActor.Props(registry.Get<TopicRegistryActor>(), journal), "journal-reader"));

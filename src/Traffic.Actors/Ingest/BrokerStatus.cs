@@ -38,12 +38,16 @@ public sealed class BrokerStatus
         }
     }
 
-    /// <summary>True when this ends an outage (the caller logs it).</summary>
-    public bool MarkUp(DateTimeOffset now)
+    /// <summary>
+    /// True when this ends an outage (the caller logs it). A listing begun (<paramref name="startedAt"/>) before the outage
+    /// was seen ends nothing: several types poll at once, and one answered just before the broker went away proves nothing.
+    /// </summary>
+    public bool MarkUp(DateTimeOffset now, DateTimeOffset? startedAt = null)
     {
         lock (_gate)
         {
             var wasDown = _up == false;
+            if (wasDown && startedAt < _downSince) return false;
             _up = true;
             _downSince = null;
             _lastSuccess = now;

@@ -12,9 +12,10 @@ public enum IngestOrigin { Notification, Poll }
 /// <paramref name="EntitiesDeleted"/>: a notification of deleted entities (NGSI-LD 1.8 <c>entityDeleted</c>): each leaves its topic.
 /// A notification's entities are merged field by field into those held (it may carry only what changed);
 /// a poll's replace them (it lists whole entities).
+/// <paramref name="RaiseAlerts"/> false: a load of what the broker already holds (the first listing after a cold start): no ALERT.
 /// </summary>
 public sealed record IngestBatch(IngestOrigin Origin, IReadOnlyList<JsonElement> Entities, TaskCompletionSource<IngestOutcome>? Reply = null,
-    string? RemovedType = null, IReadOnlyList<string>? RemovedIds = null, bool EntitiesDeleted = false);
+    string? RemovedType = null, IReadOnlyList<string>? RemovedIds = null, bool EntitiesDeleted = false, bool RaiseAlerts = true);
 
 /// <summary>
 /// One refused entity: its position in the batch, its id when it had one, and why. <paramref name="Error"/>: the unexpected

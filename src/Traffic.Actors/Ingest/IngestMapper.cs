@@ -55,7 +55,7 @@ public sealed class IngestMapper(IngestSettings settings)
                     foreach (var name in client.Where(p => p.Value is null).Select(p => p.Key).ToArray()) client.Remove(name);
                 // Everything that can fail first: an entity is taken whole or not at all.
                 var json = new EntityJson(entity.Id, JsonSerializer.SerializeToUtf8Bytes(client));
-                var alerts = AlertsFor(topic, client);
+                var alerts = batch.RaiseAlerts ? AlertsFor(topic, client) : [];
                 if (!upserts.TryGetValue(topic, out var change)) upserts[topic] = change = ([], []);
                 change.Entities.Add(json);
                 change.Alerts.AddRange(alerts);

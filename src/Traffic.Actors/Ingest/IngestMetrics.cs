@@ -14,8 +14,20 @@ public sealed class IngestMetrics
     private long _refused;
     private long _shed;
 
-    public IngestMetrics(Meter meter, BrokerStatus? broker)
+    public IngestMetrics(Meter meter, BrokerStatus? broker, IngestGraphStatus? graphs = null)
     {
+        if (graphs is not null)
+        {
+            string[] names = [IngestGraphStatus.Notifications, IngestGraphStatus.Polling];
+            meter.CreateObservableGauge("traffic.ngsild.graph.up",
+                () => names.Select(n => (Name: n, Gauge: graphs.Gauge(n))).Where(g => g.Gauge is not null)
+                    .Select(g => new Measurement<int>(g.Gauge!.Value.Up, new KeyValuePair<string, object?>("graph", g.Name))),
+                unit: "{graph}", description: "1 while this node's NGSI-LD ingest graph runs, 0 while it waits to be restarted after a failure (per graph)");
+            meter.CreateObservableCounter("traffic.ngsild.graph.restarts",
+                () => names.Select(n => (Name: n, Gauge: graphs.Gauge(n))).Where(g => g.Gauge is not null)
+                    .Select(g => new Measurement<long>(g.Gauge!.Value.Restarts, new KeyValuePair<string, object?>("graph", g.Name))),
+                unit: "{restart}", description: "Times this node's NGSI-LD ingest graph failed and was restarted (per graph)");
+        }
         meter.CreateObservableCounter("traffic.ngsild.entities.taken",
             () => Topics.Every.Select(t => new Measurement<long>(Interlocked.Read(ref _taken[(int)t]), new KeyValuePair<string, object?>("topic", t.WireName()))),
             unit: "{entity}", description: "NGSI-LD entities taken into the aggregator's state (notified or polled), per topic");

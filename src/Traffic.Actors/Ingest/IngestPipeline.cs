@@ -8,42 +8,55 @@ using Traffic.Actors.Aggregation;
 namespace Traffic.Actors.Ingest;
 
 /// <summary>
-/// The ingest as an Akka.Streams graph (docs/architecture.md, "Ingest pipeline"):
+/// The ingest as Akka.Streams graphs (docs/architecture.md, "Ingest pipeline"):
 /// <code>
-///   Source.Queue (notifications, bounded, DropNew) ─┐
-///   polling source per type (RestartSource) ────────┴─ Merge ─ Select(map) ─ SelectMany ─ SelectAsync(1, Ask aggregator) ─ Sink.Ignore
+///   Source.Queue (notifications, bounded, DropNew) ─ KillSwitch ─┐
+///                                                                 ├─ Select(map) ─ SelectMany ─ SelectAsync(1, Ask aggregator) ─ Sink.Ignore
+///   polling (PollingActor, on one node of a cluster) ─ KillSwitch ┘  (<see cref="Stages"/>, its own graph)
 /// </code>
 /// A full queue answers a notification at once (<see cref="QueueOfferResult.Dropped"/>: the endpoint
 /// says 429) instead of holding it in memory; the aggregator's acknowledgement paces the whole graph.
+/// <see cref="Completion"/> ends when the graph stops (faulted when it failed): its owner watches it and restarts the graph.
 /// </summary>
 public sealed class IngestPipeline
 {
     private readonly ISourceQueueWithComplete<IngestBatch> _queue;
+    private readonly UniqueKillSwitch _killSwitch;
 
-    private IngestPipeline(ISourceQueueWithComplete<IngestBatch> queue, Task completion)
+    private IngestPipeline(ISourceQueueWithComplete<IngestBatch> queue, UniqueKillSwitch killSwitch, Task completion)
     {
         _queue = queue;
+        _killSwitch = killSwitch;
         Completion = completion;
     }
 
     public Task Completion { get; }
 
+    /// <summary>The notifications' graph.</summary>
     /// <param name="aggregator">The aggregator (in a cluster: the singleton's proxy, on whichever node this runs).</param>
-    /// <param name="polling">The polling source, or null (notifications only).</param>
-    public static IngestPipeline Start(ActorSystem system, IActorRef aggregator, IngestSettings settings, IngestMetrics? metrics,
-        Source<IngestBatch, NotUsed>? polling)
+    public static IngestPipeline Start(ActorSystem system, IActorRef aggregator, IngestSettings settings, IngestMetrics? metrics)
+    {
+        var ((queue, killSwitch), done) = Source.Queue<IngestBatch>(settings.QueueSize, OverflowStrategy.DropNew)
+            .ViaMaterialized(KillSwitches.Single<IngestBatch>(), Keep.Both)
+            .Via(Stages(system, aggregator, settings, metrics))
+            .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
+            .Run(system.Materializer(namePrefix: "ngsi-ld-ingest"));
+        return new IngestPipeline(queue, killSwitch, done);
+    }
+
+    /// <summary>The mapping and hand-off stages every source goes through (notifications, polling).</summary>
+    public static Flow<IngestBatch, NotUsed, NotUsed> Stages(ActorSystem system, IActorRef aggregator, IngestSettings settings, IngestMetrics? metrics)
     {
         var log = Logging.GetLogger(system, typeof(IngestPipeline));
         var mapper = new IngestMapper(settings);
-        var notifications = Source.Queue<IngestBatch>(settings.QueueSize, OverflowStrategy.DropNew);
-        var (queue, done) = (polling is null ? notifications : notifications.MergeMaterialized(polling, Keep.Left))
+        return Flow.Create<IngestBatch>()
             .Select(batch => Map(mapper, batch, metrics, log))                       // the mapping stage
             .SelectMany(commands => commands)
-            .SelectAsync(1, command => HandOff(aggregator, command, settings.HandoffTimeout, log)) // the hand-off stage
-            .ToMaterialized(Sink.Ignore<NotUsed>(), Keep.Both)
-            .Run(system.Materializer(namePrefix: "ngsi-ld-ingest"));
-        return new IngestPipeline(queue, done);
+            .SelectAsync(1, command => HandOff(aggregator, command, settings.HandoffTimeout, log)); // the hand-off stage
     }
+
+    /// <summary>Fails the graph (operators' drills and specs: what a defect in a stage would do); its owner restarts it.</summary>
+    public void Fail(Exception reason) => _killSwitch.Abort(reason);
 
     /// <summary>
     /// Offers a notification's batch; <see cref="QueueOfferResult.Dropped"/> when the queue is full (answer 429),

@@ -58,9 +58,22 @@ public sealed record IngestAlertSettings(IReadOnlySet<string> AccidentSeverities
         new(new HashSet<string>(["high", "critical", "severe", "fatal"], StringComparer.OrdinalIgnoreCase), 150);
 }
 
-/// <summary>Polling of an NGSI-LD broker (<c>NGSI_LD_BROKER_URL</c>): where, as whom, how much per page, how long to wait.</summary>
+/// <summary>How often the broker is listed (<c>NGSI_LD_POLL</c>).</summary>
+public enum PollMode
+{
+    /// <summary>Every topic's UPDATE interval (the broker cannot reach this service, or as a catch-up beside notifications).</summary>
+    Interval,
+
+    /// <summary>Once at start (a load, no ALERTs for what is already there), then notifications alone.</summary>
+    Start,
+}
+
+/// <summary>
+/// Polling of an NGSI-LD broker (<c>NGSI_LD_BROKER_URL</c>): where, as whom, how much per page, how long to wait,
+/// and whether it goes on (<see cref="PollMode.Interval"/>) or loads once at start (<see cref="PollMode.Start"/>).
+/// </summary>
 public sealed record BrokerPollSettings(Uri BrokerUrl, string? Tenant, string? BearerToken, int PageSize, TimeSpan RequestTimeout,
-    TimeSpan MinBackoff, TimeSpan MaxBackoff)
+    TimeSpan MinBackoff, TimeSpan MaxBackoff, PollMode Mode = PollMode.Interval)
 {
     /// <summary>The broker's URL as the logs show it: without a user name and password it may carry.</summary>
     public string BrokerForLogs => string.IsNullOrEmpty(BrokerUrl.UserInfo)
@@ -74,8 +87,30 @@ public sealed record BrokerPollSettings(Uri BrokerUrl, string? Tenant, string? B
 /// <param name="MaxBatchEntities">Entities in one notification before it is refused as oversized.</param>
 /// <param name="HandoffTimeout">How long the pipeline waits for the aggregator to take a change before it moves on (the change still arrives).</param>
 /// <param name="Poll">Null: no polling (notifications only).</param>
+/// <param name="Subscribe">Null: the service does not make its subscription at the broker (NGSI_LD_SUBSCRIBE).</param>
+/// <param name="RestartMinBackoff">The first pause before a failed ingest graph is restarted (doubled per failure in a row).</param>
+/// <param name="RestartMaxBackoff">The longest such pause.</param>
+/// <param name="SoleSource">NGSI-LD is the only source (no simulator): every id in the topics came from the broker.</param>
 public sealed record IngestSettings(TypeTopicMap Types, IngestAlertSettings Alerts, int QueueSize, int MaxBatchEntities,
-    TimeSpan HandoffTimeout, BrokerPollSettings? Poll)
+    TimeSpan HandoffTimeout, BrokerPollSettings? Poll, SubscriptionSettings? Subscribe = null,
+    TimeSpan? RestartMinBackoff = null, TimeSpan? RestartMaxBackoff = null, bool SoleSource = false)
 {
     public static IngestSettings Default { get; } = new(TypeTopicMap.Default, IngestAlertSettings.Default, 64, 1000, TimeSpan.FromSeconds(5), null);
+
+    public TimeSpan MinRestartBackoff => RestartMinBackoff ?? TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxRestartBackoff => RestartMaxBackoff ?? TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// The subscription the service makes at the broker (<c>NGSI_LD_SUBSCRIBE=true</c>, docs/ngsi-ld.md): its fixed id (so a
+/// restart or another node updates it instead of adding one), where the broker notifies (<c>NGSI_LD_NOTIFY_URL</c>) with
+/// which key (sent by the broker as <c>receiverInfo</c>), and the <c>@context</c> it is written in.
+/// </summary>
+public sealed record SubscriptionSettings(Uri BrokerUrl, string? Tenant, string? BearerToken, Uri NotifyUrl, string NotifyKey, string Id,
+    string Context, TimeSpan RequestTimeout, TimeSpan MinBackoff, TimeSpan MaxBackoff)
+{
+    public const string DefaultId = "urn:ngsi-ld:Subscription:hcmc-traffic-realtime";
+
+    public const string DefaultContext = "https://raw.githubusercontent.com/smart-data-models/dataModel.Transportation/master/context.jsonld";
 }

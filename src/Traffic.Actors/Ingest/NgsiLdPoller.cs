@@ -10,42 +10,46 @@ namespace Traffic.Actors.Ingest;
 /// <summary>
 /// The polling source: for each mapped entity type, on its topic's interval, pages through
 /// <c>GET /ngsi-ld/v1/entities?type=T&amp;limit=L&amp;offset=O</c> and emits what changed since the last
-/// complete listing (<see cref="ChangeTracker"/>). A broker that fails or answers too slowly is not a
-/// failure of the stream: the poll marks it away (<see cref="BrokerStatus"/>, logged once per outage),
-/// waits a growing pause (min..max back-off, doubled per failed try) and the next tick tries again;
-/// meanwhile the aggregator keeps the last known state. Each type's stream is wrapped in
-/// <see cref="RestartSource.WithBackoff{T}(Func{Source{T,NotUsed}}, RestartSettings)"/>, which restarts it
-/// after anything unexpected (a bug), with the same back-off. (Letting RestartSource also pace outages
-/// would log a line per try: Akka.Streams logs every restart.)
+/// complete listing (<see cref="ChangeTracker"/>, one per type, given by the owner so that it outlives a
+/// restart of the graph). With <see cref="PollMode.Start"/> a type's source ends after its first complete
+/// listing (the start-up load). A broker that fails or answers too slowly is not a failure of the stream:
+/// the poll marks it away (<see cref="BrokerStatus"/>, logged once per outage), waits a growing pause
+/// (min..max back-off, doubled per failed try) and the next tick tries again; meanwhile the aggregator keeps
+/// the last known state. Anything unexpected (a bug) fails the graph, which its owner
+/// (<see cref="PollingActor"/>) sees and restarts with back-off.
 /// </summary>
-public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, BrokerStatus status, ILoggingAdapter log, Func<DateTimeOffset> now)
+/// <param name="userAgent">Sent as User-Agent: names the node that polls, so the broker's log shows which one does.</param>
+public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, BrokerStatus status, ILoggingAdapter log, Func<DateTimeOffset> now,
+    string userAgent)
 {
     /// <summary>A broker that never ends its listing (a paging bug) stops here.</summary>
     private const int MaxPages = 10_000;
 
+    private sealed record PollResult(IngestBatch Batch, bool Complete);
+
     /// <summary>Every type's polling, merged; <paramref name="intervalOf"/> gives a type's polling interval.</summary>
-    public Source<IngestBatch, NotUsed> Source(IEnumerable<string> types, Func<string, TimeSpan> intervalOf)
+    public Source<IngestBatch, NotUsed> Source(IReadOnlyDictionary<string, ChangeTracker> trackers, Func<string, TimeSpan> intervalOf)
     {
-        var restart = RestartSettings.Create(settings.MinBackoff, settings.MaxBackoff, randomFactor: 0.2);
         Source<IngestBatch, NotUsed>? merged = null;
-        foreach (var type in types)
+        foreach (var (type, tracker) in trackers)
         {
-            // Outlive restarts: a broker back after an outage sends only what changed.
-            var tracker = new ChangeTracker();
             var backoff = new Backoff(settings.MinBackoff, settings.MaxBackoff);
-            var interval = intervalOf(type);
-            var one = RestartSource.WithBackoff(() =>
-                Akka.Streams.Dsl.Source.Tick(TimeSpan.Zero, interval, NotUsed.Instance) // ticks while a poll runs are dropped
-                    .SelectAsync(1, _ => PollAsync(type, tracker, backoff))
-                    .Where(batch => batch.Entities.Count > 0 || batch.RemovedIds is { Count: > 0 }), restart);
+            var polls = Akka.Streams.Dsl.Source.Tick(TimeSpan.Zero, intervalOf(type), NotUsed.Instance) // ticks while a poll runs are dropped
+                .SelectAsync(1, _ => PollAsync(type, tracker, backoff));
+            if (settings.Mode == PollMode.Start) polls = polls.TakeWhile(result => !result.Complete, inclusive: true);
+            var one = polls
+                .Where(result => result.Batch.Entities.Count > 0 || result.Batch.RemovedIds is { Count: > 0 })
+                .Select(result => result.Batch)
+                .MapMaterializedValue(_ => NotUsed.Instance);
             merged = merged is null ? one : merged.Merge(one);
         }
         return merged ?? Akka.Streams.Dsl.Source.Empty<IngestBatch>();
     }
 
-    private async Task<IngestBatch> PollAsync(string type, ChangeTracker tracker, Backoff backoff)
+    private async Task<PollResult> PollAsync(string type, ChangeTracker tracker, Backoff backoff)
     {
         List<JsonElement> listing;
+        var started = now();
         try { listing = await ListAsync(type); }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or BrokerAnswerException)
         {
@@ -53,27 +57,14 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
             if (status.MarkDown(reason, now()))
                 log.Warning("NGSI-LD broker {0} is away ({1}); keeping the last known state and retrying with back-off", settings.BrokerForLogs, reason);
             await Task.Delay(backoff.Next());
-            return new IngestBatch(IngestOrigin.Poll, []);
+            return new PollResult(new IngestBatch(IngestOrigin.Poll, []), Complete: false);
         }
         backoff.Reset();
-        if (status.MarkUp(now())) log.Info("NGSI-LD broker {0} answers again", settings.BrokerForLogs);
-        var (changed, removed) = tracker.Take(listing);
-        return new IngestBatch(IngestOrigin.Poll, changed, RemovedType: type, RemovedIds: removed);
+        if (status.MarkUp(now(), started)) log.Info("NGSI-LD broker {0} answers again", settings.BrokerForLogs);
+        var (changed, removed, raiseAlerts) = tracker.Take(listing);
+        return new PollResult(new IngestBatch(IngestOrigin.Poll, changed, RemovedType: type, RemovedIds: removed, RaiseAlerts: raiseAlerts), Complete: true);
     }
 
-    /// <summary>The pause after a failed poll: <c>min</c>, doubled per consecutive failure up to <c>max</c>, ±20 % so that types do not retry in step.</summary>
-    private sealed class Backoff(TimeSpan min, TimeSpan max)
-    {
-        private int _failures;
-
-        public TimeSpan Next()
-        {
-            var pause = Math.Min(max.TotalMilliseconds, min.TotalMilliseconds * Math.Pow(2, Math.Min(_failures++, 30)));
-            return TimeSpan.FromMilliseconds(pause * (0.8 + 0.4 * Random.Shared.NextDouble()));
-        }
-
-        public void Reset() => _failures = 0;
-    }
     private async Task<List<JsonElement>> ListAsync(string type)
     {
         var all = new List<JsonElement>();
@@ -85,6 +76,7 @@ public sealed class NgsiLdPoller(BrokerPollSettings settings, HttpClient http, B
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             if (settings.Tenant is { } tenant) request.Headers.Add("NGSILD-Tenant", tenant);
             if (settings.BearerToken is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
 
             using var timeout = new CancellationTokenSource(settings.RequestTimeout);
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);

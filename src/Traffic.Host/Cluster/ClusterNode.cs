@@ -62,7 +62,7 @@ public static class ClusterNode
                 SplitBrainResolver = new KeepMajorityOption(),
             })
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(long)cluster.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
-            .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics,
+            .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics, options.Ingest,
                 options.Persistence.Kind == PersistenceKind.None ? null : options.History)
             .WithActors((system, _) =>
             {

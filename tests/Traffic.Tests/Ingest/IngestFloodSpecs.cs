@@ -25,7 +25,7 @@ public sealed class IngestFloodSpecs : TestKit
     {
         var aggregator = CreateTestProbe();
         const int queue = 8;
-        var pipeline = IngestPipeline.Start(Sys, aggregator.Ref, IngestSettings.Default with { QueueSize = queue, HandoffTimeout = TimeSpan.FromMinutes(1) }, null, null);
+        var pipeline = IngestPipeline.Start(Sys, aggregator.Ref, IngestSettings.Default with { QueueSize = queue, HandoffTimeout = TimeSpan.FromMinutes(1) }, null);
 
         var results = new List<IQueueOfferResult>();
         for (var i = 0; i < 200; i++) results.Add(await pipeline.OfferAsync(Batch(i)).WaitAsync(TimeSpan.FromSeconds(5)));

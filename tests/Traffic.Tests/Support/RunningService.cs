@@ -28,6 +28,9 @@ public sealed class RunningService : IAsyncDisposable
     /// <summary>The host's actor system (for a cluster spec: its address, its membership).</summary>
     public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
 
+    /// <summary>The host's services (specs that act on a part directly, e.g. fail the ingest graph on purpose).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <param name="configureAkka">Extra Akka configuration (cluster specs: shorter timings, crash simulation).</param>
     public static async Task<RunningService> StartAsync(IReadOnlyDictionary<string, string?>? settings = null,
         Action<AkkaConfigurationBuilder>? configureAkka = null)
