@@ -286,7 +286,7 @@ pg_start() {
              -l "$PG_DIR/log" -w -t 60 start > "$LOGDIR/pg-start.log" 2>&1); then
     log "ERROR: PostgreSQL did not start (see $LOGDIR/pg-*.log)"; cat "$LOGDIR"/pg-*.log >&2 || true; pg_stop; return 1
   fi
-  log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') up on 127.0.0.1:$PG_PORT ($PG_DIR; fsync=off as in the tests)"
+  log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') up on 127.0.0.1:$PG_PORT ($PG_DIR; fsync=off as in the tests)"
 }
 pg_createdb() { (cd "$PG_DIR" && pg_run createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1") >> "$LOGDIR/pg-createdb.log" 2>&1; }
 pg_stop() {

@@ -13,6 +13,8 @@ public sealed class RestartLog : StreamLog
     /// <summary>Arrival of the first RESUMED after the server was stopped.</summary>
     public long ResumedAfterStopAt;
     public readonly Dictionary<string, int> FalseReasons = new();
+    /// <summary>Every RESUMED after the stop: when, recovered or not, and the position the client had sent.</summary>
+    public readonly List<(long At, bool Recovered, long SentOffset)> ResumesAfterStop = new();
 }
 
 /// <summary>
@@ -101,6 +103,8 @@ public sealed partial class Scenarios
         var step = _tracker.Begin("restart-storm ALERTs", capacity, 1);
         for (var k = 0; k < capacity; k++) step.TopicOfSeq[k] = AccidentsTopic;
         var acceptedAt = new long[capacity];
+        var refusedOnce = new bool[capacity];   // answered 503 at least once before its 202
+        var unansweredOnce = new bool[capacity]; // no answer at least once (refused connection, reset, timeout)
         long retries503 = 0, retriesNoAnswer = 0, gaveUp = 0, published = 0, acceptedBeforeStopByAnswer = 0;
         using var stopPublishing = new CancellationTokenSource();
         var inFlight = new SemaphoreSlim(128);
@@ -120,7 +124,8 @@ public sealed partial class Scenarios
                         return;
                     }
                     if (Stopwatch.GetTimestamp() > deadline) { Interlocked.Increment(ref gaveUp); return; }
-                    if (status is null) Interlocked.Increment(ref retriesNoAnswer); else Interlocked.Increment(ref retries503);
+                    if (status is null) { Interlocked.Increment(ref retriesNoAnswer); unansweredOnce[k] = true; }
+                    else { Interlocked.Increment(ref retries503); refusedOnce[k] = true; }
                     var wait = status is null ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromMilliseconds(Math.Clamp((retryAfter ?? TimeSpan.FromSeconds(1)).TotalMilliseconds, 100, 1000));
                     await Task.Delay(wait);
                 }
@@ -250,6 +255,27 @@ public sealed partial class Scenarios
             else notRecovered++;
         }
         var republished = offsetsOfSeq.Values.Count(s => s.Count > 1);
+        // Why a seq was written twice: its POST was retried after a 503 (which says "not kept") or after no answer (unknown: at-least-once).
+        var twice = offsetsOfSeq.Where(kv => kv.Value.Count > 1).Select(kv => (int)(kv.Key - step.FirstSeq)).Where(k => k >= 0 && k < capacity).ToList();
+        var twiceAfter503 = twice.Count(k => refusedOnce[k]);
+        var twiceAfterNoAnswerOnly = twice.Count(k => unansweredOnce[k] && !refusedOnce[k]);
+        var refusedTotal = refusedOnce.Count(x => x);
+        // When the RESUMED answers came against readiness: a resume answered before the journal is read back cannot be recovered.
+        var afterStop = logs.SelectMany(l => l.ResumesAfterStop).ToList();
+        double Rel(long at) => Math.Round((at - stopAt) * 1.0 / Stopwatch.Frequency, 2);
+        var falseBeforeReady = afterStop.Count(x => !x.Recovered && (readyAt == 0 || x.At < readyAt));
+        var trueBeforeReady = afterStop.Count(x => x.Recovered && (readyAt == 0 || x.At < readyAt));
+        var falseAt = afterStop.Where(x => !x.Recovered).Select(x => Rel(x.At)).DefaultIfEmpty().ToList();
+        var trueAt = afterStop.Where(x => x.Recovered).Select(x => Rel(x.At)).DefaultIfEmpty().ToList();
+        var falseSent = afterStop.Where(x => !x.Recovered).Select(x => x.SentOffset).DefaultIfEmpty(-1).ToList();
+        var trueSent = afterStop.Where(x => x.Recovered).Select(x => x.SentOffset).DefaultIfEmpty(-1).ToList();
+        var resumeTiming = $"RESUMED after the stop: recovered true {trueAt.Count(x => x != 0)} at {trueAt.Min():0.00}-{trueAt.Max():0.00} s after the signal (positions sent {trueSent.Min()}-{trueSent.Max()}; {trueBeforeReady} before ready), " +
+                           $"false {afterStop.Count(x => !x.Recovered)} at {falseAt.Min():0.00}-{falseAt.Max():0.00} s (positions sent {falseSent.Min()}-{falseSent.Max()}; {falseBeforeReady} before ready); ready at {(readyAt != 0 ? Rel(readyAt) : double.NaN):0.00} s";
+        log($"restart-storm: {resumeTiming}");
+        var twiceNote = $"written twice {republished}: {twiceAfter503} of them retried after a 503 (of {refusedTotal} publishes answered 503 at least once), {twiceAfterNoAnswerOnly} after no answer only";
+        log($"restart-storm: {twiceNote}");
+        res.Notes.Add(twiceNote);
+        res.Notes.Add(resumeTiming);
         recoverMs.Sort();
         double? Q(double q) => recoverMs.Count == 0 ? null : Math.Round(recoverMs[Math.Min(recoverMs.Count - 1, (int)Math.Ceiling(q * recoverMs.Count) - 1)], 1);
         var resumes = resumedTrue + resumedFalse;
@@ -262,6 +288,7 @@ public sealed partial class Scenarios
             ["reconnectAttempts"] = reconnectAttempts,
             ["targetPublishPerSec"] = rate, ["published"] = published, ["accepted"] = acceptedSeqs.Length, ["acceptedBeforeStop"] = beforeStop.Length,
             ["retries503"] = retries503, ["retriesNoAnswer"] = retriesNoAnswer, ["gaveUp"] = gaveUp, ["republished"] = republished,
+            ["publishesRefused503"] = refusedTotal, ["writtenTwiceAfter503"] = twiceAfter503, ["writtenTwiceAfterNoAnswerOnly"] = twiceAfterNoAnswerOnly,
             ["lost"] = lost, ["subscribersWithLoss"] = clientsWithLoss, ["duplicates"] = dupOffsets, ["subscribersWithDuplicates"] = clientsWithDup,
             ["seqDuplicatesAtNewOffsets"] = dupSeqs, ["unknownSeqs"] = unknown,
             ["resumedTrue"] = resumedTrue, ["resumedFalse"] = resumedFalse, ["recoveredPct"] = recoveredPct,
@@ -339,7 +366,13 @@ public sealed partial class Scenarios
                     log.FalseReasons[r] = log.FalseReasons.GetValueOrDefault(r) + 1;
                 }
                 var stop = Volatile.Read(ref _restartStopAt);
-                if (stop != 0 && now > stop && log.ResumedAfterStopAt == 0) log.ResumedAfterStopAt = now;
+                if (stop != 0 && now > stop)
+                {
+                    if (log.ResumedAfterStopAt == 0) log.ResumedAfterStopAt = now;
+                    var q = c.Url?.Query ?? "";
+                    var sent = long.TryParse(q[(q.LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var so) ? so : -1;
+                    log.ResumesAfterStop.Add((now, entry.IndexOf(RecoveredTrue) >= 0, sent));
+                }
             }
         }
     }
