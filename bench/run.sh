@@ -7,6 +7,8 @@
 #   bash bench/run.sh [--smoke] [--scenario NAME[,NAME..]] [--targets plain,node,ours] [--rounds K]
 #                     [--no-build] [--out DIR] [--server NAME='COMMAND'] [--port-base P] [--no-loadgen-inline]
 #                     [--soak-seconds S] [-- LOADGEN_ARGS...]
+#   durable-publish (PERSISTENCE none, sqlite, postgres interleaved) and restart-storm / restart-storm-kill
+#   (SQLite, SIGTERM / SIGKILL in the middle) run the service only.
 #
 # Everything runs on 127.0.0.1, every load step is bounded in count and time, and servers are
 # stopped by the PID this script started (never by name).
@@ -29,7 +31,7 @@ declare -A CUSTOM=()
 LOADGEN_EXTRA=()
 ORIG_ARGS="$*"
 
-usage() { sed -n '2,12p' "$HERE/$(basename "${BASH_SOURCE[0]}")" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$HERE/$(basename "${BASH_SOURCE[0]}")" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -138,8 +140,8 @@ for t in "${RUNNABLE[@]}"; do [[ "$t" != "$SUBJECT" ]] && BASELINES+=("$t"); don
 
 # ---- scenarios --------------------------------------------------------------------------------
 # storm and soak are long (minutes each): a full run takes them only when named with --scenario.
-ALL_REAL=(idle-memory fanout-1000 fanout-10000 burst seed-load one-to-all connect-storm hold slow-readers reconnect-storm)
-ALL_SMOKE=(idle-memory fanout burst seed-load one-to-all connect-storm hold storm soak slow-readers reconnect-storm)
+ALL_REAL=(idle-memory fanout-1000 fanout-10000 burst seed-load one-to-all connect-storm hold slow-readers reconnect-storm durable-publish restart-storm restart-storm-kill)
+ALL_SMOKE=(idle-memory fanout burst seed-load one-to-all connect-storm hold storm soak slow-readers reconnect-storm durable-publish restart-storm restart-storm-kill)
 JOBS=()
 if [[ -z "$SCENARIOS" ]]; then
   if [[ $SMOKE -eq 1 ]]; then JOBS=("${ALL_SMOKE[@]}"); else JOBS=("${ALL_REAL[@]}"); fi
@@ -148,8 +150,8 @@ else
   for s in "${asked[@]}"; do
     case "$s" in
       fanout) if [[ $SMOKE -eq 1 ]]; then JOBS+=(fanout); else JOBS+=(fanout-1000 fanout-10000); fi ;;
-      idle-memory|fanout-1000|fanout-10000|burst|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers|reconnect-storm) JOBS+=("$s") ;;
-      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, burst, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers, reconnect-storm)" >&2; exit 64 ;;
+      idle-memory|fanout-1000|fanout-10000|burst|seed-load|one-to-all|connect-storm|hold|storm|soak|slow-readers|reconnect-storm|durable-publish|restart-storm|restart-storm-kill) JOBS+=("$s") ;;
+      *) echo "run.sh: unknown scenario '$s' (idle-memory, fanout, fanout-1000, fanout-10000, burst, seed-load, one-to-all, connect-storm, hold, storm, soak, slow-readers, reconnect-storm, durable-publish, restart-storm, restart-storm-kill)" >&2; exit 64 ;;
     esac
   done
 fi
@@ -161,6 +163,9 @@ job_args() {
     case "$job" in
       fanout*) echo "fanout --smoke" ;;
       soak) echo "soak --smoke --duration-seconds $((SOAK_SECONDS < 20 ? SOAK_SECONDS : 20))" ;;
+      durable-publish) echo "durable-publish --smoke --persistence ${SERVER_PERSISTENCE:-none}" ;;
+      restart-storm) echo "restart-storm --smoke --signal TERM --restart-script $SERVER_LAUNCH" ;;
+      restart-storm-kill) echo "restart-storm --smoke --signal KILL --restart-script $SERVER_LAUNCH" ;;
       *) echo "$job --smoke" ;;
     esac
     return
@@ -179,6 +184,9 @@ job_args() {
     slow-readers) echo "slow-readers --n 1000 --frame-bytes 1024" ;;
     slow-readers-none) echo "slow-readers --n 1000 --frame-bytes 1024 --slow-every 0" ;;
     reconnect-storm) echo "reconnect-storm --n 2000 --rates 50 --away-seconds 2 --step-seconds 5" ;;
+    durable-publish) echo "durable-publish --n 10 --rates 200 --step-seconds 10 --in-flight 8,32,64 --persistence ${SERVER_PERSISTENCE:-none}" ;;
+    restart-storm) echo "restart-storm --n 2000 --rates 50 --step-seconds 10 --signal TERM --restart-script $SERVER_LAUNCH" ;;
+    restart-storm-kill) echo "restart-storm --n 2000 --rates 50 --step-seconds 10 --signal KILL --restart-script $SERVER_LAUNCH" ;;
   esac
 }
 
@@ -187,6 +195,14 @@ SERVER_PID=""
 SERVER_PORT=""
 
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# Persistence of the service for the next start_server: none (the fan-out scenarios compare
+# servers that keep nothing), sqlite (a fresh file under bench/results/tmp/ per run) or postgres
+# (a fresh database in the throwaway PostgreSQL server below). durable-publish and restart-storm set it.
+SERVER_PERSISTENCE=""
+SERVER_ENV_EXTRA=""
+SERVER_LAUNCH=""
+SERVER_DB_FILE=""
 
 start_server() {
   local target="$1"
@@ -198,19 +214,38 @@ start_server() {
   case "$target" in
     plain) cmd=(dotnet "$PLAIN_DLL") ;;
     node) dir="$NODE_DIR"; cmd=(node server.js) ;;
-    ours) cmd=(dotnet "$OURS_DLL") ;;
+    ours|ours-*) cmd=(dotnet "$OURS_DLL") ;;
     *) cmd=(bash -c "exec ${CUSTOM[$target]}") ;;
   esac
-  (
-    cd "$dir"
-    ulimit -n "$FDS" 2> /dev/null || true
-    export WS_HOST=127.0.0.1 WS_PORT="$SERVER_PORT" PUBLISH_API_KEY=bench-publish-key SIMULATOR_ENABLED=false
-    # The fan-out scenarios compare servers that keep nothing; bench/durable.sh measures persistence.
-    export PERSISTENCE="${BENCH_PERSISTENCE:-none}"
-    unset DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS
-    export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
-    exec "${PIN_SERVER[@]}" "${cmd[@]}"
-  ) > "$logf" 2>&1 &
+  local persistence="${SERVER_PERSISTENCE:-${BENCH_PERSISTENCE:-none}}" pextra=""
+  SERVER_DB_FILE=""
+  case "$persistence" in
+    sqlite)
+      mkdir -p "$HERE/results/tmp"
+      SERVER_DB_FILE="$HERE/results/tmp/$STAMP-$target-$SERVER_PORT.db"
+      rm -f "$SERVER_DB_FILE" "$SERVER_DB_FILE-wal" "$SERVER_DB_FILE-shm"
+      pextra="export PERSISTENCE_PATH=$(printf %q "$SERVER_DB_FILE")" ;;
+    postgres)
+      local db; db="bench_$(echo "$STAMP-$target-$SERVER_PORT" | tr -c 'a-zA-Z0-9\n' '_')"
+      pg_createdb "$db" || { log "ERROR: could not create database $db"; return 1; }
+      pextra="export PERSISTENCE_CONNECTION_STRING=$(printf %q "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$db;Pooling=true;Timeout=5;Command Timeout=10")" ;;
+  esac
+  # The server is started by a small script, so that a scenario can start it again exactly alike
+  # (restart-storm: same port, same file, same settings); its output is appended to one log.
+  SERVER_LAUNCH="$LOGDIR/launch-$target-$SERVER_PORT.sh"
+  {
+    echo "#!/usr/bin/env bash"
+    echo "cd $(printf %q "$dir")"
+    echo "ulimit -n $FDS 2> /dev/null || true"
+    echo "export WS_HOST=127.0.0.1 WS_PORT=$SERVER_PORT PUBLISH_API_KEY=bench-publish-key SIMULATOR_ENABLED=false"
+    echo "export PERSISTENCE=$persistence"
+    [[ -n "$SERVER_ENV_EXTRA" ]] && echo "export $SERVER_ENV_EXTRA"
+    [[ -n "$pextra" ]] && echo "$pextra"
+    echo "unset DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"
+    echo "export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning"
+    printf 'exec'; printf ' %q' "${PIN_SERVER[@]}" "${cmd[@]}"; printf ' >> %q 2>&1\n' "$logf"
+  } > "$SERVER_LAUNCH"
+  bash "$SERVER_LAUNCH" < /dev/null &
   SERVER_PID=$!
   local i
   for i in $(seq 1 150); do
@@ -218,7 +253,11 @@ start_server() {
       log "ERROR: $target exited at start; log $logf:"; tail -20 "$logf" >&2; SERVER_PID=""; return 1
     fi
     if curl -fsS -m 1 "http://127.0.0.1:$SERVER_PORT/health" > /dev/null 2>&1; then
-      log "$target up on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID, cpus $(taskset -pc "$SERVER_PID" 2> /dev/null | sed 's/.*: //'))"
+      # With persistence, /health answers before the journal is recovered: wait for readiness too.
+      if [[ "$persistence" != none ]]; then
+        curl -fsS -m 1 "http://127.0.0.1:$SERVER_PORT/health/ready" > /dev/null 2>&1 || { sleep 0.2; continue; }
+      fi
+      log "$target up on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID, cpus $(taskset -pc "$SERVER_PID" 2> /dev/null | sed 's/.*: //'), PERSISTENCE=$persistence)"
       return 0
     fi
     sleep 0.2
@@ -226,23 +265,61 @@ start_server() {
   log "ERROR: $target did not answer /health within 30 s; log $logf"; stop_server; return 1
 }
 
+# ---- a throwaway PostgreSQL server (as tests/Traffic.Tests/Support/Postgres.cs starts one) ------
+PG_BIN=""
+for d in /usr/lib/postgresql/*/bin; do [[ -x "$d/initdb" ]] && PG_BIN="$d"; done
+PG_DIR=""
+PG_PORT=""
+pg_run() { # tool args...: as the postgres user when root (PostgreSQL refuses to run as root)
+  local tool="$1"; shift
+  if [[ "$(id -u)" -eq 0 ]]; then runuser -u postgres -- "$PG_BIN/$tool" "$@"; else "$PG_BIN/$tool" "$@"; fi
+}
+pg_start() {
+  [[ -n "$PG_DIR" ]] && return 0
+  [[ -n "$PG_BIN" ]] || return 1
+  PG_DIR="$(mktemp -d /tmp/traffic-bench-pg-XXXXXX)"
+  chmod 777 "$PG_DIR"
+  PG_PORT=$((PORT + 500))
+  while ! port_free "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
+  if ! (cd "$PG_DIR" && pg_run initdb -D "$PG_DIR/data" -A trust -U postgres --no-sync > "$LOGDIR/pg-initdb.log" 2>&1 \
+        && pg_run pg_ctl -D "$PG_DIR/data" -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" \
+             -l "$PG_DIR/log" -w -t 60 start > "$LOGDIR/pg-start.log" 2>&1); then
+    log "ERROR: PostgreSQL did not start (see $LOGDIR/pg-*.log)"; cat "$LOGDIR"/pg-*.log >&2 || true; pg_stop; return 1
+  fi
+  log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') up on 127.0.0.1:$PG_PORT ($PG_DIR; fsync=off as in the tests)"
+}
+pg_createdb() { (cd "$PG_DIR" && pg_run createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1") >> "$LOGDIR/pg-createdb.log" 2>&1; }
+pg_stop() {
+  [[ -n "$PG_DIR" ]] || return 0
+  (cd "$PG_DIR" && pg_run pg_ctl -D "$PG_DIR/data" -m fast -w -t 60 stop) > /dev/null 2>&1 || true
+  cp "$PG_DIR/log" "$LOGDIR/postgres.log" 2> /dev/null || true
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+
 stop_server() {
-  [[ -n "$SERVER_PID" ]] || return 0
+  if [[ -z "$SERVER_PID" ]]; then drop_db_file; return 0; fi
   kill -TERM "$SERVER_PID" 2> /dev/null || true
   local i
   for i in $(seq 1 50); do kill -0 "$SERVER_PID" 2> /dev/null || break; sleep 0.2; done
   kill -KILL "$SERVER_PID" 2> /dev/null || true
   wait "$SERVER_PID" 2> /dev/null || true
   SERVER_PID=""
+  drop_db_file
 }
-trap 'stop_server' EXIT
-trap 'stop_server; exit 130' INT TERM
+# The SQLite file of the run that just ended (and its WAL, shared memory and lock files): kept by nobody.
+drop_db_file() {
+  if [[ -n "$SERVER_DB_FILE" ]]; then rm -f "$SERVER_DB_FILE" "$SERVER_DB_FILE"-wal "$SERVER_DB_FILE"-shm "$SERVER_DB_FILE".lock; SERVER_DB_FILE=""; fi
+}
+trap 'stop_server; pg_stop' EXIT
+trap 'stop_server; pg_stop; exit 130' INT TERM
 
 FAILED=()
 run_loadgen() { # target round slot job
   local target="$1" round="$2" slot="$3" job="$4" rc=0 max
   if [[ $SMOKE -eq 1 ]]; then max=60; else max=1800; fi
   [[ "$job" == soak && $SMOKE -eq 0 ]] && max=$((SOAK_SECONDS + 600))
+  [[ "$job" == restart-storm* && $SMOKE -eq 1 ]] && max=150
   local lf="$LOGDIR/loadgen-$job-$target-r$round-s$slot.log"
   set +e
   # shellcheck disable=SC2046
@@ -262,7 +339,11 @@ run_loadgen() { # target round slot job
     log "FAILED: $job on $target (round $round, slot $slot): exit $rc"
     FAILED+=("$job/$target/r$round/s$slot:exit$rc")
   fi
-  if [[ -n "$SERVER_PID" ]] && ! kill -0 "$SERVER_PID" 2> /dev/null; then
+  if [[ "$job" == restart-storm* ]]; then
+    # The load generator stopped this server itself (the signal is the scenario) and stopped the one it started again.
+    wait "$SERVER_PID" 2> /dev/null || true
+    SERVER_PID=""
+  elif [[ -n "$SERVER_PID" ]] && ! kill -0 "$SERVER_PID" 2> /dev/null; then
     log "FAILED: $target died during $job"
     FAILED+=("$job/$target/r$round/s$slot:server-died")
     SERVER_PID=""
@@ -297,6 +378,29 @@ run_job() { # target round slot job
   fi
 }
 
+# durable-publish: the service with PERSISTENCE=none, sqlite, postgres, one fresh server each (a
+# fresh SQLite file, a fresh PostgreSQL database). Without PostgreSQL that leg is skipped, said so.
+run_durable() { # round backend
+  local round="$1" b="$2"
+  if [[ "$b" == postgres ]] && ! pg_start; then
+    log "SKIP durable-publish on postgres: PostgreSQL is not installed or did not start (initdb under /usr/lib/postgresql/*/bin; apt-get install -y postgresql)"
+    return 0
+  fi
+  SERVER_PERSISTENCE="$b"
+  # The publish rate limit (PUBLISH_RATE_PER_SECOND, 2 000/s by default) would cap the closed loop
+  # at the very figure measured: off here, unless set in the environment.
+  SERVER_ENV_EXTRA="PUBLISH_RATE_PER_SECOND=${PUBLISH_RATE_PER_SECOND:-0}"
+  run_one "ours-$b" "$round" 1 durable-publish
+  SERVER_PERSISTENCE=""; SERVER_ENV_EXTRA=""
+}
+# restart-storm(-kill): the service on SQLite, stopped and started again by the load generator.
+run_restart() { # round job
+  SERVER_PERSISTENCE=sqlite
+  run_one ours "$1" 1 "$2"
+  SERVER_PERSISTENCE=""
+}
+is_service_only() { [[ "$1" == durable-publish || "$1" == restart-storm* ]]; }
+
 log "stamp $STAMP; targets: ${RUNNABLE[*]} (subject $SUBJECT); scenarios: ${JOBS[*]}; rounds $ROUNDS"
 log "pinning: $PINNING; fd limit $FDS; commit ${COMMIT:-none}; results in $OUT"
 T0=$SECONDS
@@ -305,12 +409,32 @@ if [[ $SMOKE -eq 1 ]]; then
   # reconnect-storm needs positions and resume, which only the service has: subject only.
   for t in "${RUNNABLE[@]}"; do
     jobs=()
-    for j in "${JOBS[@]}"; do [[ "$j" == reconnect-storm && "$t" != "$SUBJECT" ]] || jobs+=("$j"); done
-    run_one "$t" 1 1 "${jobs[@]}"
+    for j in "${JOBS[@]}"; do
+      is_service_only "$j" && continue
+      [[ "$j" == reconnect-storm && "$t" != "$SUBJECT" ]] || jobs+=("$j")
+    done
+    [[ ${#jobs[@]} -gt 0 ]] && run_one "$t" 1 1 "${jobs[@]}"
+  done
+  # Persistence (issue 18): a fresh server per leg; PostgreSQL only for its leg of a few seconds.
+  for j in "${JOBS[@]}"; do
+    is_service_only "$j" || continue
+    if [[ "$SUBJECT" != ours ]]; then log "SKIP $j: it measures the service's persistence (target ours)"; continue; fi
+    case "$j" in
+      durable-publish) run_durable 1 none; run_durable 1 sqlite; run_durable 1 postgres; pg_stop ;;
+      restart-storm*) run_restart 1 "$j" ;;
+    esac
   done
 else
   for round in $(seq 1 "$ROUNDS"); do
     for job in "${JOBS[@]}"; do
+      if is_service_only "$job"; then
+        if [[ "$SUBJECT" != ours ]]; then log "SKIP $job: it measures the service's persistence (target ours)"; continue; fi
+        case "$job" in
+          durable-publish) run_durable "$round" none; run_durable "$round" sqlite; run_durable "$round" postgres ;;
+          restart-storm*) run_restart "$round" "$job" ;;
+        esac
+        continue
+      fi
       if [[ "$job" == reconnect-storm ]]; then
         # Only the service resumes (the baselines have no positions): no baseline, no ratio.
         run_one "$SUBJECT" "$round" 1 "$job"

@@ -7,7 +7,7 @@ namespace Bench.LoadGen;
 public sealed class Options
 {
     public const string Usage = """
-        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers | reconnect-storm
+        LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers | reconnect-storm | durable-publish | restart-storm
         LoadGen summarize --out DIR --stamp STAMP [--subject ours]
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
@@ -34,6 +34,10 @@ public sealed class Options
           --seed N             soak: seed of the churn's random hold times                 [8]
           --hold-seconds S     hold: how long to hold the connections                      [10]
           --away-seconds S     reconnect-storm: how long the clients stay away after dropping  [2; smoke 0.5]
+          --in-flight LIST     durable-publish: POSTs in flight of each closed-loop step (the max sustained 202/s)  [8,32,64; smoke 8]
+          --persistence NAME   durable-publish: label of the server's PERSISTENCE (none, sqlite, postgres), recorded in the variant
+          --signal TERM|KILL   restart-storm: how the server is stopped in the middle                   [TERM]
+          --restart-script F   restart-storm: bash script that starts the server again (same port, same file); run.sh writes it
           --no-resume          reconnect-storm: come back without since= (the control: what a reconnect costs without a replay)
           --slow-every K       slow-readers: subscriber i stops reading when i mod K = K-1; 0 = nobody (the reference run)  [10]
           --concurrency C      handshakes in flight while connecting                       [200]
@@ -83,6 +87,10 @@ public sealed class Options
     public double? AwaySeconds;
     public int SlowEvery = 10;
     public bool NoResume;
+    public int[]? InFlight;
+    public string? Persistence;
+    public string Signal = "TERM";
+    public string? RestartScript;
 
     public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
 
@@ -132,6 +140,10 @@ public sealed class Options
                 case "--sample-seconds": o.SampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--away-seconds": o.AwaySeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-resume": o.NoResume = true; break;
+                case "--in-flight": o.InFlight = List().Select(x => (int)x).ToArray(); break;
+                case "--persistence": o.Persistence = Next(); break;
+                case "--signal": o.Signal = Next().ToUpperInvariant(); break;
+                case "--restart-script": o.RestartScript = Next(); break;
                 case "--slow-every": o.SlowEvery = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
@@ -161,6 +173,8 @@ public sealed class Options
         if (SampleSeconds is < 0.1 or > 60) throw new ArgumentException("--sample-seconds must be in [0.1, 60]");
         if (AwaySeconds is < 0 or > 120) throw new ArgumentException("--away-seconds must be in [0, 120]");
         if (SlowEvery is < 0 or > 1000) throw new ArgumentException("--slow-every must be between 0 and 1000");
+        if (InFlight is { } f && f.Any(x => x is < 1 or > 128)) throw new ArgumentException("--in-flight must be between 1 and 128");
+        if (Signal is not ("TERM" or "KILL")) throw new ArgumentException("--signal must be TERM or KILL");
         if ((N ?? 0) + (Churn ?? 0) > 20_000) throw new ArgumentException("--n plus --churn must be at most 20000 (file descriptors)");
     }
 }

@@ -15,7 +15,7 @@ namespace Bench.LoadGen;
 /// (Stopwatch ticks), so a publisher held back by a slow server still counts the delay in the
 /// latency (no coordinated omission).
 /// </summary>
-public sealed class Publisher : IDisposable
+public sealed partial class Publisher : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _publishUri;

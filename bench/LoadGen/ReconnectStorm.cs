@@ -9,7 +9,7 @@ namespace Bench.LoadGen;
 /// connection's receive loop; read by the scenario once the loop has ended (or, for
 /// <see cref="Last"/>, while it runs).
 /// </summary>
-public sealed class StreamLog
+public class StreamLog
 {
     public readonly List<long> Offsets = new();
     public readonly List<long> Arrivals = new();

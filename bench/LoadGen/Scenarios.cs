@@ -25,6 +25,8 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         "soak" => SoakAsync(),
         "slow-readers" => SlowReadersAsync(),
         "reconnect-storm" => ReconnectStormAsync(),
+        "durable-publish" => DurablePublishAsync(),
+        "restart-storm" => RestartStormAsync(),
         _ => throw new ArgumentException($"unknown scenario '{o.Scenario}'\n{Options.Usage}"),
     };
 

@@ -9,7 +9,7 @@ namespace Bench.LoadGen;
 /// (STAMP-SCENARIO.md) and STAMP-summary.md with the median figure of every target and the
 /// ratios subject / baseline, paired by (round, slot) as run.sh interleaves them.
 /// </summary>
-public static class Summary
+public static partial class Summary
 {
     private static readonly string[] PreferredColumns =
     [
@@ -68,6 +68,10 @@ public static class Summary
         {
             sb.AppendLine("Only one target in this run: no ratios.").AppendLine();
         }
+        else if (!keys.Any(k => k.headline && !PersistenceOnly(k.scen)))
+        {
+            // Only persistence scenarios: their targets are in their own sections below.
+        }
         else if (subject is null)
         {
             sb.AppendLine($"No run of the subject '{o.Subject}' in this run: no ratios.").AppendLine();
@@ -78,7 +82,7 @@ public static class Summary
             sb.AppendLine("Advantage is the ratio turned so that above 1 means the subject is better (for lower-is-better metrics it is baseline / subject).").AppendLine();
             sb.AppendLine("| scenario | metric | baseline | ratio median | spread (min - max) | pairs | advantage |");
             sb.AppendLine("|---|---|---|---|---|---|---|");
-            foreach (var k in keys.Where(k => k.headline))
+            foreach (var k in keys.Where(k => k.headline && !PersistenceOnly(k.scen)))
             foreach (var b in targets.Where(t => t != subject))
             {
                 var s = Values(results, k.scen, k.variant, k.metric, subject).ToDictionary(v => (v.round, v.slot), v => v.value);
@@ -94,6 +98,7 @@ public static class Summary
         }
 
         SlowReadersAgainstReference(sb, results);
+        Persistence(sb, results, records);
 
         sb.AppendLine("## Runs").AppendLine();
         sb.AppendLine("| scenario | target | round | slot | ok | seconds | notes |");
