@@ -37,7 +37,10 @@ public sealed class PersistenceStore : IDisposable
         switch (Settings.Kind)
         {
             case PersistenceKind.Sqlite:
-                akka.WithSqlPersistence(SqliteConnectionString(Settings.SqlitePath!), ProviderName.SQLiteMS, autoInitialize: true);
+                akka.WithSqlPersistence(SqliteConnectionString(Settings.SqlitePath!), ProviderName.SQLiteMS, autoInitialize: true)
+                    // SQLite takes one writer at a time: concurrent write transactions only wait on its lock
+                    // (measured: one writer takes 2-7 ms off the publish p50, bench/results/20261207-issue18-persistence.md).
+                    .AddHocon("akka.persistence.journal.sql.parallelism = 1", HoconAddMode.Prepend);
                 break;
             case PersistenceKind.Postgres:
                 akka.WithSqlPersistence(Settings.ConnectionString!, ProviderName.PostgreSQL15, autoInitialize: true);
