@@ -170,7 +170,8 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         else _log.Info("Sequencer starts epoch {0}", newEpoch);
         // Every stream's epoch is kept from the start, not only from its first message.
         if (_journal is not null && continued.Count < Streams.Count) _journal.Tell(new StreamJournal.MarkHeads(CurrentHeads()));
-        AnnounceHeads();
+        // Straight to the fan-out: nothing is being written yet, and clients need the positions before readiness says so.
+        _publisher.Tell(new RegistryCommands.AnnounceHeads(CurrentHeads()));
         Timers.StartPeriodicTimer(nameof(Announce), Announce.Instance, AnnounceInterval);
         Become(Numbering);
         Stash.UnstashAll();
