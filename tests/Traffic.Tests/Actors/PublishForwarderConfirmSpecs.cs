@@ -77,4 +77,35 @@ public sealed class PublishForwarderConfirmSpecs : TestKit
         _forwarder.Tell(new SequencerCommands.ForwardedUpTo(overflow.Origin, overflow.Number));
         publisher.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
+    [Fact]
+    public void What_is_unacknowledged_is_sent_again_in_order_from_the_oldest_until_acknowledged()
+    {
+        _forwarder.Tell(Alert("p1"));
+        _forwarder.Tell(Alert("p2"));
+        _forwarder.Tell(Alert("p3"));
+        var origin = _sequencer.ExpectMsg<SequencerCommands.Forwarded>().Origin;
+        _sequencer.ReceiveN(2);
+        _forwarder.Tell(new SequencerCommands.ForwardedUpTo(origin, 1));
+
+        // Resent once the sequencer has acknowledged nothing for a second (of real time: the timer ticks every
+        // virtual second, the forwarder checks the clock); 2 and 3, each saying 2 is the oldest it waits for.
+        SequencerCommands.Forwarded? resent = null;
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(PublishForwarderActor.ResendInterval);
+            resent = _sequencer.ExpectMsg<SequencerCommands.Forwarded>(TimeSpan.FromSeconds(2)); // long enough that a resend is never taken twice
+        }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        Assert.Equal((2L, 2L, origin), (resent!.Number, resent.OldestUnacknowledged, resent.Origin));
+        var third = _sequencer.ExpectMsg<SequencerCommands.Forwarded>();
+        Assert.Equal((3L, 2L), (third.Number, third.OldestUnacknowledged));
+        Assert.Equal(Alert("p3").DataJson, ((SequencerCommands.PublishData)third.Publish).DataJson);
+
+        _forwarder.Tell(new SequencerCommands.ForwardedUpTo(origin, 3));
+        _forwarder.Tell(new Identify(null));
+        ExpectMsg<ActorIdentity>();
+        for (var i = 0; i < 3; i++) Scheduler.Advance(PublishForwarderActor.ResendInterval); // nothing left to send
+        _sequencer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 }

@@ -167,6 +167,8 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
         Assert.Equal(new SequencerCommands.Status(true, true, null), StatusOf(sequencer));
         sequencer.Tell(Alert(Topic.Accidents, "a1"));
         var epoch = NextPublished().Sequence.Epoch;
+        sequencer.Tell(new SequencerCommands.PublishEntities(Topic.Cameras, [new EntityJson("c", """{"id":"c"}"""u8.ToArray())]));
+        Assert.Equal(("UPDATE", 1L), (NextPublished() is var u1 ? (u1.Type, u1.Sequence.Offset) : default));
 
         await Journal.OnWrite.Fail();
         var downAt = Scheduler.Now;
@@ -194,10 +196,15 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
         AwaitStatus(sequencer, s => s == new SequencerCommands.Status(true, true, null));
         forwarder.ExpectNoMsg(TimeSpan.Zero);
 
-        // The skipped UPDATE was never numbered: the next one is the topic's first.
+        // The skipped UPDATE was never numbered: the next one follows the last written, without a delta
+        // (its base, as far as the sequencer knows, might not have been written).
         sequencer.Tell(new SequencerCommands.PublishEntities(Topic.Cameras, [new EntityJson("c", """{"id":"c"}"""u8.ToArray())]));
-        var update = NextPublished();
-        Assert.Equal(("UPDATE", Topic.Cameras, 1L), (update.Type, update.Topic, update.Sequence.Offset));
+        var frame = Assert.IsType<RegistryCommands.PublishToTopic>(_fanOut.ExpectMsg<object>(Patience)).Frame;
+        var update = Published(new RegistryCommands.PublishToTopic(Topic.Cameras, frame));
+        Assert.Equal(("UPDATE", Topic.Cameras, 2L), (update.Type, update.Topic, update.Sequence.Offset));
+        Assert.Null(frame.Delta);
+        sequencer.Tell(new SequencerCommands.PublishEntities(Topic.Cameras, [new EntityJson("c", """{"id":"c"}"""u8.ToArray())]));
+        Assert.NotNull(Assert.IsType<RegistryCommands.PublishToTopic>(_fanOut.ExpectMsg<object>(Patience)).Frame.Delta); // the next one has one
         sequencer.Tell(new SequencerCommands.PublishAndConfirm(Alert(Topic.Accidents, "confirmed")), publisher.Ref);
         publisher.ExpectMsg<SequencerCommands.PublishConfirmed>(Patience);
     }
@@ -206,6 +213,8 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
     public async Task At_most_a_thousand_ALERTs_wait_for_the_journal()
     {
         var sequencer = StartSequencer();
+        sequencer.Tell(Alert(Topic.Accidents, "a1"));
+        NextPublished(); // written, and so is the heads mark before it
         await Journal.OnWrite.Fail();
         sequencer.Tell(Alert(Topic.Accidents, "lost"));
         AwaitStatus(sequencer, s => s.JournalDownSince is not null);
@@ -217,11 +226,11 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
         for (var i = 0; i < TopicSequencerActor.MaxWaitingWhileJournalDown; i++)
         {
             var held = NextPublished();
-            Assert.Equal(($"h{i}", i + 1L), (held.Marker, held.Sequence.Offset));
+            Assert.Equal(($"h{i}", i + 2L), (held.Marker, held.Sequence.Offset));
         }
         sequencer.Tell(Alert(Topic.Accidents, "after"));
         var after = NextPublished();
-        Assert.Equal(("after", TopicSequencerActor.MaxWaitingWhileJournalDown + 1L), (after.Marker, after.Sequence.Offset));
+        Assert.Equal(("after", TopicSequencerActor.MaxWaitingWhileJournalDown + 2L), (after.Marker, after.Sequence.Offset));
     }
 
     [Fact]
@@ -277,5 +286,48 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
         Scheduler.Advance(TopicSequencerActor.JournalRestartMin);
         Assert.Equal(("a2", new FrameSequence(epoch, 2, 1)), (NextPublished() is var a2 ? (a2.Marker, a2.Sequence) : default));
         AwaitStatus(second, s => s == new SequencerCommands.Status(true, true, null));
+    }
+    [Fact]
+    public async Task The_back_off_doubles_up_to_ten_seconds_and_starts_again_from_one_once_the_journal_is_back()
+    {
+        var sequencer = StartSequencer();
+        sequencer.Tell(Alert(Topic.Accidents, "a1"));
+        NextPublished();
+        var recovery = new CountingRecovery();
+        await Journal.OnRecovery.SetInterceptorAsync(recovery);
+
+        async Task BreakWrites()
+        {
+            await Journal.OnWrite.Fail();
+            sequencer.Tell(Alert(Topic.Accidents, "lost"));
+            AwaitStatus(sequencer, s => s.JournalDownSince is not null);
+            await Journal.OnWrite.Pass();
+        }
+
+        void NextAttemptAfter(TimeSpan delay)
+        {
+            var reads = Volatile.Read(ref recovery.Reads);
+            Scheduler.Advance(delay - TimeSpan.FromMilliseconds(100));
+            Barrier(sequencer);
+            Assert.False(JournalRunning(sequencer), $"started again before {delay}");
+            Scheduler.Advance(TimeSpan.FromMilliseconds(100));
+            AwaitCondition(() => Volatile.Read(ref recovery.Reads) > reads, Patience);
+        }
+
+        await BreakWrites();
+        foreach (var seconds in new[] { 1, 2, 4, 8, 10, 10 })
+        {
+            NextAttemptAfter(TimeSpan.FromSeconds(seconds)); // its recovery fails
+            AwaitAssert(() => Assert.False(JournalRunning(sequencer)), Patience, TimeSpan.FromMilliseconds(20));
+            Barrier(sequencer);
+        }
+        recovery.Failing = false;
+        NextAttemptAfter(TimeSpan.FromSeconds(10));
+        AwaitStatus(sequencer, s => s.JournalDownSince is null);
+
+        // A new outage: one second again.
+        await BreakWrites();
+        NextAttemptAfter(TimeSpan.FromSeconds(1));
+        AwaitStatus(sequencer, s => s.JournalDownSince is null);
     }
 }
