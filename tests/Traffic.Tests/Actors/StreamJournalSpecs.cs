@@ -152,4 +152,30 @@ public sealed class StreamJournalSpecs : PersistenceSpecKit
         Assert.All(restore.Heads, head => Assert.Null(head));
         Assert.Equal(Streams.Count, restore.Heads.Count);
     }
+
+    [Fact]
+    public void A_recovery_says_where_every_stream_stands_and_how_many_messages_it_keeps()
+    {
+        var parent = CreateTestProbe();
+        IActorRef empty = null!;
+        EventFilter.Info(start: "Journal recovered").Expect(0, () =>
+        {
+            empty = parent.ChildActorOf(StreamJournalActor.Props(_fanOut.Ref, _restored.Ref, _history)); // nothing written: nothing to say
+            parent.ExpectMsg<StreamJournal.Recovered>(Patience);
+        });
+        StopAndWait(empty);
+        var sequencer = StartSequencer();
+        sequencer.Tell(Alert(Topic.Accidents, "a1"));
+        sequencer.Tell(Alert(Topic.Accidents, "a2"));
+        var epoch = NextPublished().Sequence.Epoch;
+        NextPublished();
+        StopAndWait(sequencer);
+
+        var streams = $"cameras {epoch}:0, weather {epoch}:0, airQuality {epoch}:0, accidents {epoch}:2, patterns {epoch}:0, congestion {epoch}:0, all {epoch}:0";
+        EventFilter.Info(message: $"Journal recovered: {streams} (2 messages within the history's 300 s kept for resumes)").ExpectOne(() =>
+        {
+            parent.ChildActorOf(StreamJournalActor.Props(_fanOut.Ref, _restored.Ref, _history));
+            parent.ExpectMsg<StreamJournal.Recovered>(Patience);
+        });
+    }
 }
