@@ -102,7 +102,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             AskRegistryForHeads();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
-        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
+        Receive<StreamJournal.Failed>(JournalFailed);
         Receive<RestartJournal>(_ => StartJournal());
         Receive<RegistryCommands.Heads>(h => Start(h.Positions));
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(false, _journalProps is not null, _journalDownSince)));
@@ -188,7 +188,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             else if (c.Publish is SequencerCommands.PublishData data) Number(data, SequencerCommands.PublishConfirmed.Instance, Sender);
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
-        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
+        Receive<StreamJournal.Failed>(JournalFailed);
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(true, _journalProps is not null, null)));
         Receive<SequencerCommands.Forwarded>(f =>
         {
@@ -228,20 +228,33 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
     {
         _journal = null;
         _journalDownSince ??= Now;
-        if (!_downLogged)
-            _log.Error("The journal stopped ({0}); publishes are refused until the database is back, tried again in {1:0.#} s and then with back-off up to {2:0} s",
-                _journalFailure ?? "no reason given", _journalBackoff.TotalSeconds, JournalRestartMax.TotalSeconds);
-        _downLogged = true;
+        LogOutage();
         Timers.StartSingleTimer(nameof(RestartJournal), RestartJournal.Instance, _journalBackoff);
         _journalBackoff = TimeSpan.FromTicks(Math.Min(_journalBackoff.Ticks * 2, JournalRestartMax.Ticks));
         Become(JournalDown);
+    }
+
+    /// <summary>The journal's reason may come before or after its Terminated (a system message): logged when both are in.</summary>
+    private void JournalFailed(StreamJournal.Failed failed)
+    {
+        _journalFailure = failed.Reason;
+        if (_journal is null) LogOutage();
+    }
+
+    /// <summary>One Error line per outage, with the journal's reason.</summary>
+    private void LogOutage()
+    {
+        if (_downLogged || _journalFailure is null) return;
+        _log.Error("The journal stopped ({0}); publishes are refused until the database is back, tried again after 1 s and then with back-off up to {1:0} s",
+            _journalFailure, JournalRestartMax.TotalSeconds);
+        _downLogged = true;
     }
 
     private void JournalDown()
     {
         Receive<RestartJournal>(_ => StartJournal());
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
-        Receive<StreamJournal.Failed>(f => _journalFailure = f.Reason);
+        Receive<StreamJournal.Failed>(JournalFailed);
         Receive<StreamJournal.Recovered>(r =>
         {
             if (_journalDownSince is { } since) _log.Info("The journal is back after {0:0} s", (Now - since).TotalSeconds);
@@ -266,6 +279,8 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
                     _offsets[stream] = kept.Offset;
                 }
             Array.Clear(_lastUpdates); // a delta's base may never have been written
+            // A stream the journal has no head of (its start's heads mark was not written): mark it now, or a restart would change its epoch.
+            if (r.Heads.Count < Streams.Count || r.Heads.Any(h => h is null)) _journal?.Tell(new StreamJournal.MarkHeads(CurrentHeads()));
             Become(Numbering);
             Stash.UnstashAll();
         });

@@ -210,6 +210,34 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
     }
 
     [Fact]
+    public async Task An_outage_is_one_error_line_with_the_journals_reason_however_many_attempts_fail()
+    {
+        var sequencer = StartSequencer();
+        sequencer.Tell(Alert(Topic.Accidents, "a1"));
+        NextPublished();
+        await Journal.OnWrite.Fail();
+        await Journal.OnRecovery.Fail();
+        await EventFilter.Error(contains: "The journal stopped (writing failed").ExpectOneAsync(async () =>
+        {
+            sequencer.Tell(Alert(Topic.Accidents, "lost"));
+            AwaitStatus(sequencer, s => s.JournalDownSince is not null);
+            // Three more attempts, each failing to read: still the one line.
+            foreach (var wait in new[] { 1, 2, 4 })
+            {
+                Scheduler.Advance(TimeSpan.FromSeconds(wait));
+                Barrier(sequencer);
+            }
+            await Task.CompletedTask;
+        });
+        await EventFilter.Error().ExpectAsync(0, async () =>
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(8));
+            Barrier(sequencer);
+            await Task.CompletedTask;
+        });
+    }
+
+    [Fact]
     public async Task At_most_a_thousand_ALERTs_wait_for_the_journal()
     {
         var sequencer = StartSequencer();
