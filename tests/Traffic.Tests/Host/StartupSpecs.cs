@@ -90,7 +90,9 @@ public sealed class StartupSpecs
         await using var first = await RunningService.StartAsync(new Dictionary<string, string?> { ["SIMULATOR_ENABLED"] = "false" });
         var logs = Directory.CreateTempSubdirectory("startup-specs-").FullName;
         await using var second = ChildProcess.Start("second", "dotnet", [HostDll()],
-            new Dictionary<string, string> { ["WS_PORT"] = first.BaseAddress.Port.ToString(), ["WS_HOST"] = "127.0.0.1", ["SIMULATOR_ENABLED"] = "false" }, logs,
+            // PERSISTENCE=none: a second instance on the same SQLite file is refused before the port, by the file's lock (DatabaseFileSpecs);
+            // this is the answer to a port taken by something else.
+            new Dictionary<string, string> { ["WS_PORT"] = first.BaseAddress.Port.ToString(), ["WS_HOST"] = "127.0.0.1", ["SIMULATOR_ENABLED"] = "false", ["PERSISTENCE"] = "none" }, logs,
             Path.GetDirectoryName(HostDll())); // as an operator runs it: beside its appsettings.json
 
         Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(90)), "the program did not exit:\n" + second.Tail());
