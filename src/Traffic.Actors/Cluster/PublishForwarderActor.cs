@@ -45,7 +45,9 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
 
     /// <param name="sequencer">The sequencer singleton's proxy.</param>
     /// <param name="maxPendingBytes">The byte bound (specs pass a small one); default <see cref="MaxPendingBytes"/>.</param>
-    public PublishForwarderActor(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes)
+    /// <param name="confirmOnAck">With persistence: a <see cref="SequencerCommands.PublishAndConfirm"/> is confirmed once the
+    /// sequencer acknowledges it (written). Without: at once, as this forwarder takes it (it sends it until the sequencer has it).</param>
+    public PublishForwarderActor(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes, bool confirmOnAck = true)
     {
         _sequencer = sequencer;
         _maxPendingBytes = maxPendingBytes;
@@ -54,7 +56,8 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
         Receive<SequencerCommands.PublishAndConfirm>(c =>
         {
             Forward(c.Publish);
-            _confirmTo[_next] = Sender;
+            if (confirmOnAck) _confirmTo[_next] = Sender;
+            else Sender.Tell(SequencerCommands.PublishConfirmed.Instance);
         });
         Receive<SequencerCommands.ForwardedUpTo>(ack =>
         {
@@ -82,8 +85,8 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes) =>
-        Akka.Actor.Props.Create(() => new PublishForwarderActor(sequencer, maxPendingBytes));
+    public static Props Props(IActorRef sequencer, long maxPendingBytes = MaxPendingBytes, bool confirmOnAck = true) =>
+        Akka.Actor.Props.Create(() => new PublishForwarderActor(sequencer, maxPendingBytes, confirmOnAck));
 
     /// <summary>Publishes waiting for the sequencer's acknowledgement, and the bytes of their data (for specs and logs).</summary>
     public sealed record GetPending

@@ -24,5 +24,5 @@ public static class SequencerSingletonHosting
                     journal is null ? null : StreamJournalActor.Props(registry.Get<FanOutEntry>(), registry.Get<TopicRegistryActor>(), journal)),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false })
             .WithActors((system, registry) => registry.Register<SequencerInbox>(
-                system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>()), "publish-forwarder")));
+                system.ActorOf(PublishForwarderActor.Props(registry.Get<TopicSequencerActor>(), confirmOnAck: journal is not null), "publish-forwarder")));
 }

@@ -41,7 +41,7 @@ public sealed class ReadinessSpecs : IAsyncLifetime
             return ready.StatusCode == HttpStatusCode.OK;
         }, "the node becomes ready");
 
-        Assert.Equal("""{"status":"ready","member":"up","snapshot":"synced","publishesFrom":"1/1"}""",
+        Assert.Equal("""{"status":"ready","member":"up","snapshot":"synced","publishesFrom":"1/1","persistence":"none"}""",
             await ready!.Content.ReadAsStringAsync());
     }
 

@@ -4,7 +4,9 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Traffic.Actors.Routing;
 using Traffic.Host;
+using Traffic.Host.Configuration;
 
 namespace Traffic.Tests.Support;
 
@@ -48,7 +50,21 @@ public sealed class RunningService : IAsyncDisposable
 
         var app = TrafficApp.Create([], all, configureAkka);
         await app.StartAsync();
+        await NumberingAsync(app);
         return new RunningService(app, new Uri(app.Urls.Single()));
+    }
+
+    /// <summary>
+    /// On a single node, until its sequencer numbers (what /health/ready waits for): a client that
+    /// connects before gets a SNAPSHOT without positions. A cluster node's sequencer is a singleton elsewhere.
+    /// </summary>
+    private static async Task NumberingAsync(WebApplication app)
+    {
+        var registry = app.Services.GetRequiredService<ActorRegistry>();
+        if (!registry.TryGet<TopicSequencerActor>(out var sequencer) || app.Services.GetRequiredService<ServiceOptions>().Cluster is not null) return;
+        await Poll.UntilAsync(async () =>
+            (await sequencer.Ask<SequencerCommands.Status>(SequencerCommands.GetStatus.Instance, TimeSpan.FromSeconds(10))).Numbering,
+            "the sequencer numbering", TimeSpan.FromSeconds(60));
     }
 
     public Uri WebSocketUri(string pathAndQuery = "/ws") =>
