@@ -15,30 +15,18 @@ namespace Traffic.Actors.Routing;
 public sealed class JournalReaderActor : ReceivePersistentActor
 {
     private readonly IActorRef _registry;
-    private readonly HistorySettings _history;
-    private readonly StreamPosition?[] _heads = new StreamPosition?[Streams.Count];
-    private readonly List<StreamJournal.Entry> _entries = [];
+    private readonly JournalReplay _replay = new();
 
     public JournalReaderActor(IActorRef registry, HistorySettings history)
     {
         _registry = registry;
-        _history = history;
-        Recover<StreamJournal.Entry>(entry =>
-        {
-            _heads[entry.Stream] = entry.Frame.Sequence!.Position;
-            _entries.Add(entry);
-        });
-        Recover<RegistryCommands.AnnounceHeads>(mark =>
-        {
-            for (var stream = 0; stream < Math.Min(mark.Heads.Count, Streams.Count); stream++)
-                if (mark.Heads[stream] is { } head) _heads[stream] = head;
-        });
+        Recover<StreamJournal.Entry>(_replay.Read);
+        Recover<RegistryCommands.AnnounceHeads>(_replay.Read);
         Recover<RecoveryCompleted>(_ =>
         {
-            var oldest = (Context.System.Scheduler.Now - _history.TimeToLive).ToUnixTimeMilliseconds();
-            var kept = _entries.Where(e => e.AtUnixMs >= oldest).ToList();
-            Context.GetLogger().Info("Read {0} messages of the streams' journal for resumes on this node", kept.Count);
-            _registry.Tell(new RegistryCommands.RestoreHistory(kept, _heads.ToArray()));
+            var restore = _replay.TakeHistory(Context.System.Scheduler.Now, history.TimeToLive);
+            Context.GetLogger().Info("Read {0} messages of the streams' journal for resumes on this node", restore.Entries.Count);
+            _registry.Tell(restore);
             Context.Stop(Self);
         });
     }

@@ -32,10 +32,9 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _fanOut;
     private readonly IActorRef _registry;
     private readonly HistorySettings _history;
-    private readonly StreamPosition?[] _heads = new StreamPosition?[Streams.Count];
+    private readonly JournalReplay _replay = new(); // the heads, and while recovering the entries read
     private readonly Queue<(long SequenceNr, long AtUnixMs)> _written = new(); // oldest first, for retention
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private List<StreamJournal.Entry>? _replayed = [];
     private long _deletingUpTo;
 
     /// <param name="fanOut">Where written messages go (<see cref="FanOutEntry"/>).</param>
@@ -48,10 +47,10 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
 
         Recover<StreamJournal.Entry>(entry =>
         {
-            Advance(entry);
-            _replayed!.Add(entry);
+            _replay.Read(entry);
+            _written.Enqueue((LastSequenceNr, entry.AtUnixMs));
         });
-        Recover<RegistryCommands.AnnounceHeads>(TakeHeads);
+        Recover<RegistryCommands.AnnounceHeads>(_replay.Read);
         Recover<RecoveryCompleted>(_ => Recovered());
 
         Command<StreamJournal.Write>(write => PersistAsync(write.Entry, entry =>
@@ -62,7 +61,7 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
                 : new RegistryCommands.PublishToAll(entry.Frame));
             write.AckTo?.Tell(write.Ack!);
         }));
-        Command<StreamJournal.MarkHeads>(mark => PersistAsync(new RegistryCommands.AnnounceHeads(mark.Heads), TakeHeads));
+        Command<StreamJournal.MarkHeads>(mark => PersistAsync(new RegistryCommands.AnnounceHeads(mark.Heads), _replay.Read));
         Command<StreamJournal.AckWhenWritten>(ack => DeferAsync(ack, a => a.To.Tell(a.Ack)));
         Command<RetentionDue>(_ => DeleteExpired());
         Command<DeleteMessagesSuccess>(done => _log.Debug("Journal entries up to {0} deleted", done.ToSequenceNr));
@@ -78,30 +77,20 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
     public static Props Props(IActorRef fanOut, IActorRef registry, HistorySettings history) =>
         Akka.Actor.Props.Create(() => new StreamJournalActor(fanOut, registry, history));
 
-    private void TakeHeads(RegistryCommands.AnnounceHeads mark)
-    {
-        for (var stream = 0; stream < Math.Min(mark.Heads.Count, Streams.Count); stream++)
-            if (mark.Heads[stream] is { } head) _heads[stream] = head;
-    }
-
     private void Advance(StreamJournal.Entry entry)
     {
-        _heads[entry.Stream] = entry.Frame.Sequence!.Position;
+        _replay.Advance(entry);
         _written.Enqueue((LastSequenceNr, entry.AtUnixMs));
     }
 
     private void Recovered()
     {
-        var now = Context.System.Scheduler.Now;
-        var oldest = (now - _history.TimeToLive).ToUnixTimeMilliseconds();
-        var kept = _replayed!.Where(e => e.AtUnixMs >= oldest).ToList();
-        _replayed = null;
+        var history = _replay.TakeHistory(Context.System.Scheduler.Now, _history.TimeToLive);
         if (LastSequenceNr > 0)
             _log.Info("Journal recovered: {0} ({1} messages within the history's {2:0} s kept for resumes)",
-                string.Join(", ", Enumerable.Range(0, Streams.Count).Where(s => _heads[s] is not null).Select(s => $"{Streams.Name(s)} {_heads[s]}")),
-                kept.Count, _history.TimeToLive.TotalSeconds);
-        _registry.Tell(new RegistryCommands.RestoreHistory(kept, _heads.ToArray()));
-        Context.Parent.Tell(new StreamJournal.Recovered(_heads.ToArray()));
+                _replay.Describe(), history.Entries.Count, _history.TimeToLive.TotalSeconds);
+        _registry.Tell(history);
+        Context.Parent.Tell(new StreamJournal.Recovered(_replay.Heads.ToArray()));
         Timers.StartPeriodicTimer(nameof(RetentionDue), RetentionDue.Instance, RetentionInterval);
     }
 
@@ -116,7 +105,7 @@ public sealed class StreamJournalActor : ReceivePersistentActor, IWithTimers
         while (_written.Count > 0 && _written.Peek().AtUnixMs < oldest) cut = _written.Dequeue().SequenceNr;
         if (cut <= _deletingUpTo) return;
         _deletingUpTo = cut;
-        PersistAsync(new RegistryCommands.AnnounceHeads(_heads.ToArray()), _ => DeleteMessages(cut));
+        PersistAsync(new RegistryCommands.AnnounceHeads(_replay.Heads.ToArray()), _ => DeleteMessages(cut));
     }
 
     /// <summary>Not Akka's own handling (a stack trace per attempt): the parent logs one line per outage.</summary>

@@ -111,6 +111,12 @@ public static class ClusterMessages
         message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object &&
         data.TryGetProperty("marker", out var m) && m.GetString() == marker;
 
+    /// <summary>A published message's <c>data.marker</c>, or its type in brackets (to show in a failed assertion).</summary>
+    public static string Marker(this JsonElement message) =>
+        message.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object && data.TryGetProperty("marker", out var marker)
+            ? marker.GetString()!
+            : $"({message.Type()})";
+
     public static bool IsUpdateOf(this JsonElement message, string topic) =>
         message.Type() == "UPDATE" && message.TryGetProperty("topic", out var t) && t.GetString() == topic;
 
