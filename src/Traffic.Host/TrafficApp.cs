@@ -169,7 +169,7 @@ public static class TrafficApp
 
         if (store.Enabled) akka.WithTrafficSerializer(); // what the journal writes
         akka.AddTopicSequencer(store.Enabled ? options.History : null)
-            .AddAggregator(options.Schedule, metrics, persisted: store.Enabled)
+            .AddAggregator(options.Schedule, metrics, persisted: store.Enabled, options.StateLimits)
             .AddConnectionHub(options.Connection, metrics);
         if (options.SimulatorEnabled) akka.AddSimulatedFeed(options.Simulation);
     }

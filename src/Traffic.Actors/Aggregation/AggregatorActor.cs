@@ -28,6 +28,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private readonly CityState _state = new(incarnation: Random.Shared.NextInt64(1, long.MaxValue));
     private readonly TopicSchedule _schedule;
     private readonly IActorRef? _store;
+    private readonly StateBudget _budget;
+    private readonly RefusalLog _refusals = new();
 
     /// <param name="sequencer">Where publishes go: the <see cref="TopicSequencerActor"/> (in a cluster, its singleton's proxy), which numbers them.</param>
     /// <param name="schedule">Each topic's UPDATE interval.</param>
@@ -36,9 +38,11 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     /// <param name="restoreFrom">In a cluster, finds this node's snapshot replica (created after the singleton is
     /// declared, hence found when the aggregator starts): asked for the state to start from. Null on a single node.</param>
     /// <param name="stateStore">With persistence: the <see cref="StateStoreActor"/>'s props (made a child of this actor).</param>
+    /// <param name="limits">How much state it holds (<see cref="StateLimits.Default"/> when null).</param>
     public AggregatorActor(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
-        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null)
+        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null, StateLimits? limits = null)
     {
+        _budget = new StateBudget(limits ?? StateLimits.Default);
         _sequencer = sequencer;
         _schedule = schedule;
         _replicas = replicas;
@@ -168,6 +172,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private void Restore(IReadOnlyDictionary<Topic, IReadOnlyList<EntityJson>> state, bool firstUpdatesNow)
     {
         _state.Take(state, emptyTheRest: false);
+        foreach (var topic in Topics.Every) _budget.Held(topic, _state[topic]);
         Timers.Cancel(nameof(ReplicaTimedOut));
         Timers.Cancel(nameof(StoreTimedOut));
         _store?.Tell(_state.Full());
@@ -182,14 +187,30 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         Stash.UnstashAll();
     }
 
-    /// <summary>A per-entity change (upsert, remove): the topic's new list, replicated like a <see cref="AggregatorCommands.ReplaceTopic"/>.</summary>
-    private void ChangeTopic(Topic topic, IReadOnlyList<EntityJson> entities)
+    /// <summary>
+    /// A topic's new list (a whole list, an upsert, a removal), fitted to the <see cref="StateLimits"/> first, then
+    /// replicated and saved. What does not fit is refused: counted, and logged at most once a minute per topic.
+    /// </summary>
+    private void ChangeTopic(Topic topic, IReadOnlyList<EntityJson> proposed)
     {
+        var (entities, refused) = _budget.Fit(topic, _state[topic], proposed);
         _state[topic] = entities;
+        if (refused.Count > 0) Refuse(topic, refused);
         _state.Version++;
         var change = new StateReplication.TopicState(_state.Incarnation, _state.Version, topic, entities);
         _replicas?.Tell(change);
         _store?.Tell(change);
+    }
+
+    private void Refuse(Topic topic, IReadOnlyList<string> refused)
+    {
+        _metrics?.CountStateRefused(topic, refused.Count);
+        if (_refusals.Count(topic, refused.Count, Now) is not { } since) return;
+        var limits = _budget.Limits;
+        Context.GetLogger().Warning( // rare (at most once a minute per topic): formatted here
+            $"Topic {topic.WireName()} is full ({_state[topic].Count} entities of MAX_ENTITIES_PER_TOPIC {limits.MaxEntitiesPerTopic}; " +
+            $"state {_budget.TotalBytes} bytes of MAX_STATE_BYTES {limits.MaxStateBytes}): {since} new entities or growing changes refused " +
+            $"(first id {ClientText.Safe(refused[0])}); held entities keep changing, new ones come in once others are removed");
     }
 
     private void Acknowledge()
@@ -201,8 +222,8 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     public IStash Stash { get; set; } = null!;
 
     public static Props Props(IActorRef sequencer, TopicSchedule schedule, IActorRef? replicas = null, TrafficMetrics? metrics = null,
-        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null) =>
-        Akka.Actor.Props.Create(() => new AggregatorActor(sequencer, schedule, replicas, metrics, restoreFrom, stateStore));
+        Func<IActorRef?>? restoreFrom = null, Props? stateStore = null, StateLimits? limits = null) =>
+        Akka.Actor.Props.Create(() => new AggregatorActor(sequencer, schedule, replicas, metrics, restoreFrom, stateStore, limits));
 
     /// <summary>
     /// On a single node: the topics' timers. In a cluster: first the state this node's replica holds

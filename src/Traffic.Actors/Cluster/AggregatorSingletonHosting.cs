@@ -17,15 +17,16 @@ public static class AggregatorSingletonHosting
     /// <see cref="FanOutEntry"/> (DistributedPubSub) and, when it starts on a node, starts from that node's
     /// replica (<see cref="SnapshotReplicaHosting.AddSnapshotReplica"/>, found when it starts).
     /// </summary>
+    /// <param name="limits">How much state it holds (<see cref="StateLimits.Default"/> when null).</param>
     /// <param name="persisted">With persistence (a database every node shares): the state is kept there too, and a
     /// new aggregator whose replica is empty (the whole cluster started again) starts from it.</param>
     public static AkkaConfigurationBuilder AddAggregatorSingleton(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
-        TrafficMetrics? metrics = null, bool persisted = false) =>
+        TrafficMetrics? metrics = null, bool persisted = false, StateLimits? limits = null) =>
         builder.Needs<SequencerInbox>(nameof(AddAggregatorSingleton)).Needs<FanOutEntry>(nameof(AddAggregatorSingleton))
             .Provides<AggregatorActor>()
             .WithSingleton<AggregatorActor>(ClusterHosting.AggregatorSingletonName,
                 (_, registry, _) => AggregatorActor.Props(registry.Get<SequencerInbox>(), schedule, replicas: registry.Get<FanOutEntry>(), metrics,
                     restoreFrom: () => registry.TryGet<SnapshotReplicaActor>(out var replica) ? replica : null,
-                    stateStore: persisted ? StateStoreActor.Props() : null),
+                    stateStore: persisted ? StateStoreActor.Props() : null, limits: limits),
                 new ClusterSingletonOptions { LogSingletonIdentificationFailure = false });
 }

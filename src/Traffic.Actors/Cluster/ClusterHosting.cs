@@ -65,15 +65,16 @@ public static class ClusterHosting
     /// <paramref name="ingest"/> polls a broker.
     /// </summary>
     /// <param name="journal">With persistence: the history's settings, which the sequencer's journal keeps to.</param>
+    /// <param name="limits">How much state the aggregator holds (<see cref="StateLimits.Default"/> when null).</param>
     public static AkkaConfigurationBuilder AddClusterServices(this AkkaConfigurationBuilder builder, TopicSchedule schedule,
         SimulationSettings? simulation, TimeSpan snapshotWaitLimit, TrafficMetrics? metrics = null, IngestSettings? ingest = null,
-        HistorySettings? journal = null)
+        HistorySettings? journal = null, StateLimits? limits = null)
     {
         builder.WithTrafficSerializer()
             .WithDistributedPubSub("")
             .AddClusterPublishing()
             .AddSequencerSingleton(journal)
-            .AddAggregatorSingleton(schedule, metrics, persisted: journal is not null)
+            .AddAggregatorSingleton(schedule, metrics, persisted: journal is not null, limits)
             .AddSnapshotReplica(snapshotWaitLimit);
         if (simulation is not null) builder.AddSimulationSingleton(simulation);
         if (ingest?.Poll is not null) builder.AddPollerSingleton(ingest, schedule);

@@ -26,6 +26,7 @@ public sealed class TrafficMetrics
     private readonly long[] _delivered = new long[Topics.Count + 1];
     private readonly long[] _dropped = new long[Topics.Count + 1];
     private readonly long[] _conflated = new long[Topics.Count];
+    private readonly long[] _stateRefused = new long[Topics.Count];
     private long _heartbeatTerminations;
     private long _inboundPauses, _messagesTooLarge;
     private long _handshakesRefused;
@@ -49,6 +50,8 @@ public sealed class TrafficMetrics
             description: "Frames refused by a full outbound queue; the client is closed with 1013 at the first");
         meter.CreateObservableCounter("traffic.messages.conflated", ObserveConflated, unit: "{message}",
             description: "Queued UPDATEs dropped for a newer UPDATE of the same topic in a slow client's outbound queue (the client gets the newer one)");
+        meter.CreateObservableCounter("traffic.state.refused", () => TopicsOnly(_stateRefused), unit: "{entity}",
+            description: "New entities (or growing changes) the aggregator refused because a topic had MAX_ENTITIES_PER_TOPIC or the state MAX_STATE_BYTES");
         meter.CreateObservableCounter("traffic.heartbeat.terminations", () => Interlocked.Read(ref _heartbeatTerminations), unit: "{connection}",
             description: "Connections ended because they were silent for longer than HEARTBEAT_TIMEOUT_MS");
         meter.CreateObservableCounter("traffic.resumes", ObserveResumes, unit: "{stream}",
@@ -107,6 +110,12 @@ public sealed class TrafficMetrics
     /// <summary>Waiting UPDATEs conflated so far for a topic.</summary>
     public long ConflatedOf(Topic topic) => Interlocked.Read(ref _conflated[(int)topic]);
 
+    /// <summary>The aggregator refused entities of a topic that was full (<c>StateLimits</c>).</summary>
+    public void CountStateRefused(Topic topic, int count) => Interlocked.Add(ref _stateRefused[(int)topic], count);
+
+    /// <summary>Entities refused so far for a topic.</summary>
+    public long StateRefusedOf(Topic topic) => Interlocked.Read(ref _stateRefused[(int)topic]);
+
     public void CountHeartbeatTermination() => Interlocked.Increment(ref _heartbeatTerminations);
 
     /// <summary>A client's reads paused: it sent more than its byte budget a second.</summary>
@@ -140,10 +149,11 @@ public sealed class TrafficMetrics
         yield return new Measurement<long>(Interlocked.Read(ref counts[Topics.Count]), AllTag);
     }
 
-    private IEnumerable<Measurement<long>> ObserveConflated()
+    private IEnumerable<Measurement<long>> ObserveConflated() => TopicsOnly(_conflated);
+
+    private static IEnumerable<Measurement<long>> TopicsOnly(long[] counts)
     {
-        foreach (var topic in Topics.Every)
-            yield return new Measurement<long>(ConflatedOf(topic), TopicTags[(int)topic]);
+        for (var i = 0; i < Topics.Count; i++) yield return new Measurement<long>(Interlocked.Read(ref counts[i]), TopicTags[i]);
     }
 
     private IEnumerable<Measurement<int>> ObserveSubscribers()

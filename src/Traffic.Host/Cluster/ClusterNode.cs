@@ -63,7 +63,7 @@ public static class ClusterNode
             })
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(long)cluster.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics, options.Ingest,
-                options.Persistence.Kind == PersistenceKind.None ? null : options.History)
+                options.Persistence.Kind == PersistenceKind.None ? null : options.History, options.StateLimits)
             .WithActors((system, _) =>
             {
                 var self = Akka.Cluster.Cluster.Get(system);

@@ -32,6 +32,9 @@ public sealed record ServiceOptions
     public int OutboundQueueBytes { get; init; } = 4 * 1024 * 1024;
     public AdmissionSettings Admission { get; init; } = AdmissionSettings.Default;
     public HistorySettings History { get; init; } = HistorySettings.Default;
+
+    /// <summary>How much city state the aggregator holds (MAX_ENTITIES_PER_TOPIC, MAX_STATE_BYTES).</summary>
+    public StateLimits StateLimits { get; init; } = StateLimits.Default;
     public CompressionSettings Compression { get; init; } = CompressionSettings.Default;
 
     /// <summary>Null: no NGSI-LD source (SOURCES without ngsi-ld). Otherwise POST /ngsi-ld/notify, and polling when a broker URL is set.</summary>
@@ -86,6 +89,9 @@ public sealed record ServiceOptions
             MaxClientMessageBytes = Integer(config, "MAX_CLIENT_MESSAGE_BYTES", defaults.MaxClientMessageBytes, min: 64, max: 16 * 1024 * 1024),
             ClientBytesPerSecond = Integer(config, "CLIENT_BYTES_PER_SECOND", defaults.ClientBytesPerSecond, min: 1024, max: int.MaxValue),
             OutboundQueueBytes = Integer(config, "OUTBOUND_QUEUE_BYTES", defaults.OutboundQueueBytes, min: 1024, max: int.MaxValue),
+            StateLimits = new StateLimits(
+                Integer(config, "MAX_ENTITIES_PER_TOPIC", defaults.StateLimits.MaxEntitiesPerTopic, min: 1, max: 1_000_000),
+                Integer(config, "MAX_STATE_BYTES", (int)defaults.StateLimits.MaxStateBytes, min: 64 * 1024, max: (int)StateLimits.MaxStateBytesCeiling)),
             History = new HistorySettings(
                 Integer(config, "HISTORY_SIZE", defaults.History.Size, min: 0, max: 1_000_000),
                 Milliseconds(config, "HISTORY_TTL_MS", defaults.History.TimeToLive),
