@@ -41,7 +41,11 @@ public sealed class StateLimitSpecs(ITestOutputHelper output)
     public async Task A_state_at_its_byte_bound_reaches_the_other_node_whole()
     {
         // 100 cameras of ~48 KB: 4.8 MB offered, more than the 3 MiB bound and than the 4 MiB frame.
-        await using var cluster = await LocalCluster.StartAsync(2, new Dictionary<string, string?> { ["SOURCES"] = "ngsi-ld" });
+        await using var cluster = await LocalCluster.StartAsync(2, new Dictionary<string, string?>
+        {
+            ["SOURCES"] = "ngsi-ld",
+            ["OUTBOUND_QUEUE_BYTES"] = (16 * 1024 * 1024).ToString(), // room for a SNAPSHOT over 4 MiB: what is pinned here is replication
+        });
         for (var batch = 0; batch < 5; batch++)
         {
             var cameras = Enumerable.Range(batch * 20, 20).Select(i => Camera(i, nameLength: 48 * 1024)).ToArray();
