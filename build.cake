@@ -75,6 +75,7 @@ Task("TestTools")
     var missing = new List<string>();
     if (!OnPath("nginx") && !System.IO.File.Exists("/usr/sbin/nginx")) missing.Add("nginx");
     if (!System.IO.File.Exists(chromiumPath)) missing.Add("chromium");
+    if (!OnPath("openssl")) missing.Add("openssl"); // the https browser test makes its certificate with it
     // The persistence specs start a throwaway PostgreSQL of their own (tests/Traffic.Tests/Support/Postgres.cs).
     var hasPostgres = System.IO.Directory.Exists("/usr/lib/postgresql") &&
         System.IO.Directory.GetDirectories("/usr/lib/postgresql").Any(d => System.IO.File.Exists(d + "/bin/initdb"));
