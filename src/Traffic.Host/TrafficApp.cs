@@ -70,6 +70,9 @@ public static class TrafficApp
             .ConfigureResource(resource => resource.AddService("hcmc-traffic-realtime"))
             .WithMetrics(metrics => metrics
             .AddMeter(TrafficMetrics.MeterName)
+            // The runtime's own meter (.NET 9+, no package): process memory, GC collections and heap sizes, CPU time
+            // (dotnet_process_memory_working_set_bytes, dotnet_gc_collections_total, ...; deploy/monitoring uses them).
+            .AddMeter("System.Runtime")
             .AddPrometheusExporter());
         builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
         {
