@@ -127,7 +127,9 @@ public sealed record TlsSettings
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            var hint = keyPath is null ? $"; set {keyName} to the key's file" : password is null ? $" (an encrypted key needs {passwordName})" : "";
+            if (keyPath is null)
+                throw new ServiceConfigurationException($"{keyFile} holds no private key for its certificate ({OneLine(e)}); set {keyName} to the key's file (PEM)", e);
+            var hint = password is null ? $"; an encrypted key needs {passwordName}" : "";
             throw new ServiceConfigurationException(
                 $"{keyFile} holds no private key that matches the certificate of {certName}=\"{certPath}\" ({OneLine(e)}){hint}", e);
         }
