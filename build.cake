@@ -3,7 +3,7 @@
 //   Test       the whole suite: .NET specs, then the client library's Node tests and the dashboard's
 //              browser tests (installs nginx, Chromium and the npm packages first when missing: see TestTools);
 //              --fast: only the fast .NET specs of both projects (the inner loop; no Node, browser or multi-process specs)
-//   TestTools  what the suite needs besides .NET (nginx, postgresql, chromium, tests/node_modules)
+//   TestTools  what the suite needs besides .NET (nginx, postgresql, chromium, openssl, prometheus's promtool, node_modules)
 //   TestJavaScript  only the Node and browser tests
 //   Build      restore once, build with warnings as errors
 //   Bench, BenchSmoke  the benchmark (bench/README.md)
@@ -68,13 +68,14 @@ Task("Build")
 });
 
 Task("TestTools")
-    .Description("What the suite runs besides .NET: nginx (the cluster spec), PostgreSQL (the persistence specs), Chromium and playwright-core (the browser tests).")
+    .Description("What the suite runs besides .NET: nginx (the cluster spec), PostgreSQL (the persistence specs), Chromium and playwright-core (the browser tests), openssl (the https browser test), promtool (the monitoring specs).")
     .Does(() =>
 {
     bool OnPath(string tool) => (EnvironmentVariable("PATH") ?? "").Split(':').Any(d => System.IO.File.Exists(System.IO.Path.Combine(d, tool)));
     var missing = new List<string>();
     if (!OnPath("nginx") && !System.IO.File.Exists("/usr/sbin/nginx")) missing.Add("nginx");
     if (!System.IO.File.Exists(chromiumPath)) missing.Add("chromium");
+    if (!OnPath("openssl")) missing.Add("openssl"); // the https browser test makes its certificate with it
     // The persistence specs start a throwaway PostgreSQL of their own (tests/Traffic.Tests/Support/Postgres.cs).
     var hasPostgres = System.IO.Directory.Exists("/usr/lib/postgresql") &&
         System.IO.Directory.GetDirectories("/usr/lib/postgresql").Any(d => System.IO.File.Exists(d + "/bin/initdb"));
@@ -90,6 +91,19 @@ Task("TestTools")
         if (exit != 0) throw new Exception($"the suite needs {packages} and could not install it: run apt-get install -y {packages}");
         // The package may start a server of its own (port 5432): the specs do not use it.
         if (!hasPostgres) StartProcess("bash", new ProcessSettings { Arguments = "-c \"service postgresql stop > /dev/null 2>&1 || true\"" });
+    }
+    // promtool (Debian's prometheus package) checks deploy/monitoring's alert rules (MonitoringSpecs); without
+    // the recommended extras (node exporter, IPMI tools) the suite does not use.
+    if (!OnPath("promtool") && !System.IO.File.Exists("/usr/bin/promtool"))
+    {
+        Information("Installing prometheus (promtool) for the suite (apt-get, needs root)");
+        var exit = StartProcess("bash", new ProcessSettings
+        {
+            Arguments = "-c \"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus > /dev/null\"",
+        });
+        if (exit != 0) throw new Exception("the suite needs promtool and could not install it: run apt-get install -y prometheus");
+        // The package may start a Prometheus server of its own (port 9090): the specs use only promtool.
+        StartProcess("bash", new ProcessSettings { Arguments = "-c \"service prometheus stop > /dev/null 2>&1 || true\"" });
     }
     // The Node and browser tests' packages (package-lock.json at the root, so that the React
     // hook's `import 'react'` resolves from wwwroot too): playwright-core drives the system's

@@ -1,6 +1,10 @@
 using System.Diagnostics.Metrics;
+using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using OpenTelemetry.Metrics;
@@ -43,9 +47,7 @@ public static class TrafficApp
         var store = PersistenceStore.Open(options.Persistence); // a corrupt or busy file stops the start here
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(DashboardSettings.From(builder.Configuration));
-        builder.WebHost.UseUrls($"http://{options.ListenHost}:{options.Port}");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
-            listen.Use(next => new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync)));
+        builder.WebHost.ConfigureKestrel(kestrel => Listen(kestrel, options));
         builder.Services.AddProblemDetails();
         builder.Services.AddHostedService<IdleMemoryReclaimer>(); // gives a storm's memory back once it is quiet
         if (StopWhenLauncherEnds.Requested(builder.Configuration)) builder.Services.AddHostedService<StopWhenLauncherEnds>();
@@ -68,6 +70,9 @@ public static class TrafficApp
             .ConfigureResource(resource => resource.AddService("hcmc-traffic-realtime"))
             .WithMetrics(metrics => metrics
             .AddMeter(TrafficMetrics.MeterName)
+            // The runtime's own meter (.NET 9+, no package): process memory, GC collections and heap sizes, CPU time
+            // (dotnet_process_memory_working_set_bytes, dotnet_gc_collections_total, ...; deploy/monitoring uses them).
+            .AddMeter("System.Runtime")
             .AddPrometheusExporter());
         builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
         {
@@ -79,6 +84,10 @@ public static class TrafficApp
 
         var app = builder.Build();
         app.Logger.LogInformation("Persistence: {Persistence}", options.Persistence);
+        if (options.Tls.Certificate is { } tls)
+            app.Logger.LogInformation("TLS on port {HttpsPort} ({Subject}, valid until {NotAfter:u}, from {Source}); plain HTTP {Http}",
+                options.Tls.HttpsPort, tls.Subject, tls.NotAfter.ToUniversalTime(), options.Tls.Source,
+                options.Tls.HttpEnabled ? $"on port {options.Port}" : "off (HTTP_ENABLED=false)");
         app.Lifetime.ApplicationStopped.Register(store.Dispose); // the SQLite file's lock is let go once Akka has stopped
         if (options.PersistenceNotice is { } notice) app.Logger.LogWarning("{Notice}", notice);
         if (options.Ingest is not null && options.NotifyApiKey is null && options.PublishApiKey is not null)
@@ -113,6 +122,39 @@ public static class TrafficApp
             app.Lifetime.ApplicationStopping.Register(() => hub.Tell(closeAll));
         });
         return app;
+    }
+
+    /// <summary>
+    /// The listeners: plain HTTP on WS_PORT (unless HTTP_ENABLED=false) and, with a certificate, TLS on
+    /// HTTPS_PORT, both on WS_HOST. The direct WebSocket path (Kestrel connection middleware that reads the
+    /// first request head itself) must see the bytes HTTP sees: on a TLS listener it is added after
+    /// <c>UseHttps</c>, so that it reads decrypted bytes (middleware added first runs first, on the raw socket).
+    /// </summary>
+    private static void Listen(KestrelServerOptions kestrel, ServiceOptions options)
+    {
+        // Not through ConfigureEndpointDefaults: those run when a listener is made, before its UseHttps, and
+        // would put the direct path in front of TLS, reading the ClientHello as a request head.
+        if (options.Tls.HttpEnabled) Bind(kestrel, options.ListenHost, options.Port, listen => listen.Use(next => Direct(next, listen)));
+        if (options.Tls.Certificate is not { } certificate) return;
+        Bind(kestrel, options.ListenHost, options.Tls.HttpsPort, listen =>
+        {
+            // HTTP/1.1 only, as on the plain port: a WebSocket is an HTTP/1.1 upgrade on both accept paths
+            // (with HTTP/2 offered, browsers would negotiate it and send every WebSocket as an RFC 8441 CONNECT).
+            listen.Protocols = HttpProtocols.Http1;
+            listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, ServerCertificateChain = options.Tls.Chain });
+            listen.Use(next => Direct(next, listen)); // after TLS: decrypted bytes
+        });
+    }
+
+    private static ConnectionDelegate Direct(ConnectionDelegate next, ListenOptions listen) =>
+        new DirectWebSocketMiddleware(next, listen.ApplicationServices).OnConnectionAsync;
+
+    /// <summary>Binds <paramref name="host"/> as a URL's host would be: "localhost" (both loopbacks), an IP address, or any other name: every address.</summary>
+    private static void Bind(KestrelServerOptions kestrel, string host, int port, Action<ListenOptions> configure)
+    {
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)) kestrel.ListenLocalhost(port, configure);
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out var address)) kestrel.Listen(address, port, configure);
+        else kestrel.ListenAnyIP(port, configure); // "*", "+", a machine's name: as UseUrls binds them
     }
 
     /// <summary>

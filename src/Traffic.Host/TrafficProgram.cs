@@ -13,7 +13,7 @@ public static class TrafficProgram
     /// <summary>A setting has a value the service cannot start with.</summary>
     public const int BadSetting = 2;
 
-    /// <summary>The HTTP/WebSocket port is taken (another instance is running?).</summary>
+    /// <summary>The HTTP/WebSocket port (or the TLS port) is taken (another instance is running?).</summary>
     public const int PortInUse = 3;
 
     /// <param name="error">Where the one-line reason goes (standard error).</param>
@@ -41,8 +41,12 @@ public static class TrafficProgram
         }
         catch (IOException e) when (e.InnerException is AddressInUseException)
         {
-            error.WriteLine($"Cannot start: port {options.Port} on {options.ListenHost} is already in use (is the service running already?); " +
-                "set WS_PORT to another port (or WS_HOST to another address).");
+            // Kestrel names the address it failed to bind ("Failed to bind to address https://...").
+            var (port, variable) = e.Message.Contains("https://", StringComparison.OrdinalIgnoreCase)
+                ? (options.Tls.HttpsPort, "HTTPS_PORT")
+                : (options.Port, "WS_PORT");
+            error.WriteLine($"Cannot start: port {port} on {options.ListenHost} is already in use (is the service running already?); " +
+                $"set {variable} to another port (or WS_HOST to another address).");
             return PortInUse;
         }
     }

@@ -15,6 +15,9 @@ public sealed record ServiceOptions
 {
     public string ListenHost { get; init; } = "0.0.0.0";
     public int Port { get; init; } = 5000;
+
+    /// <summary>HTTPS and wss:// (TLS_CERT_PATH, TLS_KEY_PATH, HTTPS_PORT, HTTP_ENABLED); <see cref="TlsSettings.None"/>: plain HTTP on <see cref="Port"/> only.</summary>
+    public TlsSettings Tls { get; init; } = TlsSettings.None;
     public ConnectionSettings Connection { get; init; } = ConnectionSettings.Default;
     public string? PublishApiKey { get; init; }
 
@@ -70,6 +73,8 @@ public sealed record ServiceOptions
         {
             ListenHost = config["WS_HOST"] is { Length: > 0 } host ? host : defaults.ListenHost,
             Port = Integer(config, "WS_PORT", defaults.Port, min: 0, max: 65535),
+            Tls = TlsSettings.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max),
+                (name, fallback) => Boolean(config, name, fallback)),
             Connection = new ConnectionSettings(interval, timeout)
             {
                 MessagesPerSecond = Integer(config, "CLIENT_MESSAGES_PER_SECOND", defaults.Connection.MessagesPerSecond, min: 1, max: 1_000_000),
