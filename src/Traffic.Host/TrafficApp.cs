@@ -195,8 +195,9 @@ public static class TrafficApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            // With persistence the registry holds resumes until the journal's history is back in it (in a cluster: read by every node).
-            .AddTopicRegistry(metrics, options.History, awaitRestore: store.Enabled);
+            // With persistence the registry holds resumes until the journal's history is back in it (in a cluster: read by every node),
+            // and reads what this node missed of a stream (a message between nodes lost) from the journal.
+            .AddTopicRegistry(metrics, options.History, awaitRestore: store.Enabled, fillGaps: store.Enabled);
         store.Configure(akka);
 
         if (options.Cluster is { } cluster)

@@ -51,6 +51,14 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
         return gap;
     }
 
+    /// <summary>The offsets this node missed just before <paramref name="sequence"/> (same epoch), or null; changes nothing.</summary>
+    public (long From, long To)? GapBefore(FrameSequence sequence) =>
+        sequence.Epoch == _epoch && sequence.PreviousOffset > _head ? (_head + 1, sequence.PreviousOffset) : null;
+
+    /// <summary>The offsets this node missed up to an announced <paramref name="head"/> (same epoch), or null; changes nothing.</summary>
+    public (long From, long To)? GapUpTo(StreamPosition head) =>
+        head.Epoch == _epoch && head.Offset > _head ? (_head + 1, head.Offset) : null;
+
     /// <summary>
     /// Takes what the journal kept of this stream (oldest first, with when each was numbered and an
     /// arrival before any live one). A node that has heard nothing of the stream takes it all, then

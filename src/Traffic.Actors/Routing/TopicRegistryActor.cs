@@ -46,6 +46,8 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     private long _restoredArrivals = long.MinValue / 2; // restored messages arrived "before" every live one
     private long _positionsChanged; // bumps with every message or announcement: the cached SNAPSHOT's positions are stale
     private (ServerFrame State, long Version, ServerFrame WithPositions)? _snapshot;
+    private readonly bool _fillGaps;
+    private readonly GapFill?[] _filling = new GapFill?[Streams.Count]; // by stream: missed messages being read from the journal
 
     /// <summary>The registry's actor name, under /user (other nodes find it by this name).</summary>
     public const string Name = "topic-registry";
@@ -60,9 +62,12 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
 
     /// <param name="awaitRestore">With persistence: subscriptions (and their resumes) wait
     /// for the history the journal kept (<see cref="RegistryCommands.RestoreHistory"/>), at most <see cref="RestoreWait"/>.</param>
-    public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false)
+    /// <param name="fillGaps">With persistence: messages this node missed are read from the journal and delivered
+    /// in order (<see cref="JournalGapReaderActor"/>) before the stream goes on; told as a gap only where that fails.</param>
+    public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false, bool fillGaps = false)
     {
         _metrics = metrics;
+        _fillGaps = fillGaps;
         var settings = history ?? HistorySettings.Default;
         _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive, settings.Bytes)).ToArray();
         _awaitRestore = awaitRestore;
@@ -115,20 +120,35 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     {
         Receive<RegistryCommands.PublishToTopic>(p =>
         {
-            Remember(p.Topic, p.Frame);
-            Counted(p.Topic, _byTopic[(int)p.Topic].Count, Deliver(_byTopic[(int)p.Topic], p.Frame));
+            if (_fillGaps && HeldForFill(Streams.Of(p.Topic), p.Frame, p)) return;
+            PublishToTopic(p);
         });
         Receive<RegistryCommands.PublishToAll>(p =>
         {
-            Remember(null, p.Frame);
-            Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame));
+            if (_fillGaps && HeldForFill(Streams.All, p.Frame, p)) return;
+            PublishToAll(p);
         });
         Receive<WakeWriters>(_ => WakeAll());
         Receive<RegistryCommands.AnnounceHeads>(a =>
         {
             for (var stream = 0; stream < Math.Min(a.Heads.Count, Streams.Count); stream++)
-                if (a.Heads[stream] is { } head && _histories[stream].Announce(head) is { } gap) TellGap(stream, gap, head);
+            {
+                if (a.Heads[stream] is not { } head) continue;
+                if (_fillGaps && _filling[stream] is not null) continue; // the fill brings the stream to its head; the next announcement checks again
+                if (_fillGaps && _histories[stream].GapUpTo(head) is { } missed) StartFill(stream, head.Epoch, missed, head);
+                else if (_histories[stream].Announce(head) is { } gap) TellGap(stream, gap, head);
+            }
             _positionsChanged++;
+        });
+        Receive<RegistryCommands.GapRead>(read =>
+        {
+            if (_filling[read.Stream] is { } fill && fill.Reader.Equals(Sender)) FinishFill(read.Stream, fill, read.Entries);
+        });
+        Receive<GapFill.TimedOut>(t =>
+        {
+            if (_filling[t.Stream] is not { } fill || !fill.Reader.Equals(t.Reader)) return;
+            Context.Stop(fill.Reader);
+            FinishFill(t.Stream, fill, null);
         });
         Receive<RegistryCommands.GetHeads>(_ => Sender.Tell(new RegistryCommands.Heads(CurrentHeads())));
         Receive<RegistryCommands.SetSubscriptions>(Set);
@@ -138,8 +158,80 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         Receive<RecentAlerts.Get>(q => Sender.Tell(RecentAlerts.Collect(_histories, q.Window, Context.System.Scheduler.Now)));
     }
 
-    public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false) =>
-        Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics, history, awaitRestore));
+    public static Props Props(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false, bool fillGaps = false) =>
+        Akka.Actor.Props.Create(() => new TopicRegistryActor(metrics, history, awaitRestore, fillGaps));
+
+    private void PublishToTopic(RegistryCommands.PublishToTopic p)
+    {
+        Remember(p.Topic, p.Frame);
+        Counted(p.Topic, _byTopic[(int)p.Topic].Count, Deliver(_byTopic[(int)p.Topic], p.Frame));
+    }
+
+    private void PublishToAll(RegistryCommands.PublishToAll p)
+    {
+        Remember(null, p.Frame);
+        Counted(null, _connections.Count, Deliver(_connections.Values, p.Frame));
+    }
+
+    /// <summary>
+    /// Holds <paramref name="publish"/> while its stream is being filled, or starts a fill when it shows
+    /// that this node missed messages just before it.
+    /// </summary>
+    /// <returns>Whether it was held (delivered later, after the missed messages).</returns>
+    private bool HeldForFill(int stream, ServerFrame frame, object publish)
+    {
+        if (_filling[stream] is { } fill)
+        {
+            fill.Held.Add(publish);
+            if (fill.Held.Count >= GapFill.MaxHeld) FinishFill(stream, fill, null); // too long a wait: told as a gap
+            return true;
+        }
+        if (frame.Sequence is not { } sequence || _histories[stream].GapBefore(sequence) is not { } missed) return false;
+        StartFill(stream, sequence.Epoch, missed, null).Held.Add(publish);
+        return true;
+    }
+
+    private GapFill StartFill(int stream, string epoch, (long From, long To) missed, StreamPosition? announced)
+    {
+        var reader = Context.ActorOf(JournalGapReaderActor.Props(stream, epoch, missed.From, missed.To));
+        var fill = new GapFill(epoch, missed.From, missed.To, reader, announced);
+        _filling[stream] = fill;
+        Timers.StartSingleTimer((nameof(GapFill), stream), new GapFill.TimedOut(stream, reader), GapFill.ReadWait);
+        return fill;
+    }
+
+    /// <summary>
+    /// Delivers the missed messages read from the journal, then what was held, in order. Where the
+    /// journal did not have them all (or was not read in time), the subscribers are told of the gap
+    /// (<see cref="TellGap"/>, as without persistence) and what was held goes on after it.
+    /// </summary>
+    private void FinishFill(int stream, GapFill fill, IReadOnlyList<StreamJournal.Entry>? entries)
+    {
+        _filling[stream] = null;
+        Timers.Cancel((nameof(GapFill), stream));
+        var filled = fill.IsCompletedBy(entries);
+        if (filled)
+        {
+            _log.Info("This node missed offsets {0}..{1} of {2}; read them from the journal and delivered them in order",
+                fill.From, fill.To, Streams.Name(stream));
+            foreach (var entry in entries!)
+                if (entry.Topic is { } topic) PublishToTopic(new RegistryCommands.PublishToTopic(topic, entry.Frame));
+                else PublishToAll(new RegistryCommands.PublishToAll(entry.Frame));
+        }
+        else if (fill.Announced is { } head && _histories[stream].Announce(head) is { } gap)
+        {
+            TellGap(stream, gap, head);
+        }
+        foreach (var publish in fill.Held)
+        {
+            // After a fill each held one may show a new gap (and start a new fill); after a failed one the first tells the gap.
+            var frame = publish is RegistryCommands.PublishToTopic t ? t.Frame : ((RegistryCommands.PublishToAll)publish).Frame;
+            if (filled && HeldForFill(stream, frame, publish)) continue;
+            if (publish is RegistryCommands.PublishToTopic toTopic) PublishToTopic(toTopic);
+            else PublishToAll((RegistryCommands.PublishToAll)publish);
+        }
+        _positionsChanged++;
+    }
 
     private void Restore(RegistryCommands.RestoreHistory restore)
     {
