@@ -93,7 +93,7 @@ public sealed class AggregatorStateLimitSpecs : TestKit
         });
 
         Scheduler.Advance(RefusalLog.Interval);
-        EventFilter.Warning(contains: "7 new entities or growing changes refused").ExpectOne(() =>
+        EventFilter.Warning(contains: "): 7 new entities or growing changes refused").ExpectOne(() =>
         {
             _aggregator.Tell(new AggregatorCommands.UpsertEntities(Topic.Cameras, [Entity("c10")]));
             ExpectMsg<AggregatorCommands.EntitiesApplied>();
