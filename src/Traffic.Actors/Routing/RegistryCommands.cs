@@ -43,10 +43,9 @@ public static class RegistryCommands
     public sealed record RestoreHistory(IReadOnlyList<StreamJournal.Entry> Entries, IReadOnlyList<StreamPosition?> Heads);
 
     /// <summary>
-    /// What <see cref="JournalGapReaderActor"/> found of the messages this node missed on <paramref name="Stream"/>,
-    /// in numbering order; null: the journal could not be read.
+    /// What a <see cref="JournalRangeReaderActor"/> found in the journal, in numbering order; null: it could not be read.
     /// </summary>
-    public sealed record GapRead(int Stream, IReadOnlyList<StreamJournal.Entry>? Entries);
+    public sealed record JournalRead(IReadOnlyList<StreamJournal.Entry>? Entries);
 
     /// <summary>Delivers a frame to every subscriber of one topic.</summary>
     public sealed record PublishToTopic(Topic Topic, ServerFrame Frame);

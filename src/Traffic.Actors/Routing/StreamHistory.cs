@@ -110,12 +110,37 @@ public sealed class StreamHistory(int capacity, TimeSpan timeToLive, long maxByt
         if (since.Epoch != _epoch) return new ResumeOutcome(stream, false, ResumeOutcome.EpochChanged, Head, null);
         if (since.Offset >= _head) return new ResumeOutcome(stream, true, null, Head, null); // nothing missed
         if (since.Offset < _floor) return new ResumeOutcome(stream, false, ResumeOutcome.TooOld, Head, null);
-        // Every ALERT, and of a topic's UPDATEs (each its whole list) only the newest: it supersedes the others.
+        return Replay(stream, since, _entries, missed);
+    }
+
+    /// <summary>
+    /// The offsets a client at <paramref name="since"/> missed that are older than what is held here
+    /// (to be read from the journal), or null: none are, or the position cannot be resumed at all.
+    /// </summary>
+    public (long From, long To)? OlderThanHeld(StreamPosition since) =>
+        _epoch is not null && since.Epoch == _epoch && since.Offset < _floor && since.Offset < _head ? (since.Offset + 1, _floor) : null;
+
+    /// <summary>
+    /// <see cref="Resume"/> for a client older than what is held, with the <paramref name="older"/> messages
+    /// read from the journal (oldest first): recovered when they join up with what is held now.
+    /// </summary>
+    public ResumeOutcome ResumeWith(int stream, StreamPosition since, DateTimeOffset now, List<Entry> missed, IReadOnlyList<Entry> older)
+    {
+        Trim(now);
+        if (OlderThanHeld(since) is not { } needed || older.Count != needed.To - needed.From + 1 ||
+            older[0].Offset != needed.From || older[^1].Offset != needed.To)
+            return Resume(stream, since, now, missed);
+        return Replay(stream, since, older.Concat(_entries), missed);
+    }
+
+    /// <summary>Every ALERT after <paramref name="since"/>, and of a topic's UPDATEs (each its whole list) only the newest: it supersedes the others.</summary>
+    private ResumeOutcome Replay(int stream, StreamPosition since, IEnumerable<Entry> entries, List<Entry> missed)
+    {
         var newestUpdate = -1L;
-        foreach (var entry in _entries)
+        foreach (var entry in entries)
             if (entry.Offset > since.Offset && entry.Frame.ConflationTopic is not null) newestUpdate = entry.Offset;
         long from = -1, to = -1;
-        foreach (var entry in _entries)
+        foreach (var entry in entries)
         {
             if (entry.Offset <= since.Offset) continue;
             if (from < 0) from = entry.Offset;

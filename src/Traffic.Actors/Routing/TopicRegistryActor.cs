@@ -48,6 +48,21 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     private (ServerFrame State, long Version, ServerFrame WithPositions)? _snapshot;
     private readonly bool _fillGaps;
     private readonly GapFill?[] _filling = new GapFill?[Streams.Count]; // by stream: missed messages being read from the journal
+    private readonly Dictionary<IActorRef, ParkedResume> _parked = new(); // by connection: resumes waiting for older messages from the journal
+    private readonly TimeSpan _timeToLive;
+
+    /// <summary>Resumes served from the journal at once, at most (more are answered from memory: a reconnect storm reads the journal this many times, not once per client).</summary>
+    public const int MaxResumesReading = 4;
+
+    /// <summary>A subscription whose resume needs messages older than the memory history, while they are read from the journal.</summary>
+    private sealed class ParkedResume(RegistryCommands.SetSubscriptions command, IActorRef reader)
+    {
+        public readonly RegistryCommands.SetSubscriptions Command = command;
+        public readonly IActorRef Reader = reader;
+        public readonly Queue<RegistryCommands.SetSubscriptions> Later = new(); // the connection's next changes, in order
+    }
+
+    private sealed record ResumeReadTimedOut(IActorRef Connection, IActorRef Reader);
 
     /// <summary>The registry's actor name, under /user (other nodes find it by this name).</summary>
     public const string Name = "topic-registry";
@@ -63,11 +78,12 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     /// <param name="awaitRestore">With persistence: subscriptions (and their resumes) wait
     /// for the history the journal kept (<see cref="RegistryCommands.RestoreHistory"/>), at most <see cref="RestoreWait"/>.</param>
     /// <param name="fillGaps">With persistence: messages this node missed are read from the journal and delivered
-    /// in order (<see cref="JournalGapReaderActor"/>) before the stream goes on; told as a gap only where that fails.</param>
+    /// in order (<see cref="JournalRangeReaderActor"/>) before the stream goes on; told as a gap only where that fails.</param>
     public TopicRegistryActor(TrafficMetrics? metrics = null, HistorySettings? history = null, bool awaitRestore = false, bool fillGaps = false)
     {
         _metrics = metrics;
         _fillGaps = fillGaps;
+        _timeToLive = (history ?? HistorySettings.Default).TimeToLive;
         var settings = history ?? HistorySettings.Default;
         _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive, settings.Bytes)).ToArray();
         _awaitRestore = awaitRestore;
@@ -110,7 +126,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     {
         Timers.Cancel(nameof(RestoreTimedOut));
         Become(Serving);
-        foreach (var set in _held ?? []) Set(set);
+        foreach (var set in _held ?? []) SetOrRead(set);
         foreach (var (get, asker) in _heldRecent ?? []) asker.Tell(RecentAlerts.Collect(_histories, get.Window, Context.System.Scheduler.Now));
         _held = null;
         _heldRecent = null;
@@ -140,9 +156,20 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
             }
             _positionsChanged++;
         });
-        Receive<RegistryCommands.GapRead>(read =>
+        Receive<RegistryCommands.JournalRead>(read =>
         {
-            if (_filling[read.Stream] is { } fill && fill.Reader.Equals(Sender)) FinishFill(read.Stream, fill, read.Entries);
+            foreach (var parked in _parked.Values)
+                if (parked.Reader.Equals(Sender))
+                {
+                    Unpark(parked, read.Entries);
+                    return;
+                }
+            for (var stream = 0; stream < Streams.Count; stream++)
+                if (_filling[stream] is { } fill && fill.Reader.Equals(Sender))
+                {
+                    FinishFill(stream, fill, read.Entries);
+                    return;
+                }
         });
         Receive<GapFill.TimedOut>(t =>
         {
@@ -151,8 +178,22 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
             FinishFill(t.Stream, fill, null);
         });
         Receive<RegistryCommands.GetHeads>(_ => Sender.Tell(new RegistryCommands.Heads(CurrentHeads())));
-        Receive<RegistryCommands.SetSubscriptions>(Set);
-        Receive<Terminated>(t => Forget(t.ActorRef));
+        Receive<ResumeReadTimedOut>(t =>
+        {
+            if (!_parked.TryGetValue(t.Connection, out var parked) || !parked.Reader.Equals(t.Reader)) return;
+            Context.Stop(parked.Reader);
+            Unpark(parked, null);
+        });
+        Receive<RegistryCommands.SetSubscriptions>(SetOrRead);
+        Receive<Terminated>(t =>
+        {
+            if (_parked.Remove(t.ActorRef, out var parked))
+            {
+                Context.Stop(parked.Reader);
+                Timers.Cancel((nameof(ParkedResume), t.ActorRef));
+            }
+            Forget(t.ActorRef);
+        });
         Receive<RegistryCommands.GetStats>(_ => Sender.Tell(CurrentStats()));
         Receive<RegistryCommands.RestoreHistory>(Restore); // a journal started again (the database was away)
         Receive<RecentAlerts.Get>(q => Sender.Tell(RecentAlerts.Collect(_histories, q.Window, Context.System.Scheduler.Now)));
@@ -193,8 +234,9 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
 
     private GapFill StartFill(int stream, string epoch, (long From, long To) missed, StreamPosition? announced)
     {
-        var reader = Context.ActorOf(JournalGapReaderActor.Props(stream, epoch, missed.From, missed.To));
-        var fill = new GapFill(epoch, missed.From, missed.To, reader, announced);
+        var range = new JournalRange(stream, epoch, missed.From, missed.To);
+        var reader = Context.ActorOf(JournalRangeReaderActor.Props([range]));
+        var fill = new GapFill(range, reader, announced);
         _filling[stream] = fill;
         Timers.StartSingleTimer((nameof(GapFill), stream), new GapFill.TimedOut(stream, reader), GapFill.ReadWait);
         return fill;
@@ -209,11 +251,11 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     {
         _filling[stream] = null;
         Timers.Cancel((nameof(GapFill), stream));
-        var filled = fill.IsCompletedBy(entries);
+        var filled = entries is not null && fill.Missed.IsCompletedBy(entries);
         if (filled)
         {
             _log.Info("This node missed offsets {0}..{1} of {2}; read them from the journal and delivered them in order",
-                fill.From, fill.To, Streams.Name(stream));
+                fill.Missed.From, fill.Missed.To, Streams.Name(stream));
             foreach (var entry in entries!)
                 if (entry.Topic is { } topic) PublishToTopic(new RegistryCommands.PublishToTopic(topic, entry.Frame));
                 else PublishToAll(new RegistryCommands.PublishToAll(entry.Frame));
@@ -258,7 +300,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         _log.Error(reason, "Topic registry failed on {0}; closing its {1} connections with 1012 so that they reconnect",
             message?.GetType().Name ?? "(none)", _connections.Count);
         WakeAll(); // what was queued still leaves, before the close
-        foreach (var connection in _connections.Keys)
+        foreach (var connection in _connections.Keys.Concat(_parked.Keys))
             connection.Tell(new ConnectionCommands.CloseWith(CloseCodes.ServiceRestart, "service restart: reconnect"));
         base.PreRestart(reason, message);
     }
@@ -268,7 +310,56 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
 
     protected override void PostStop() => WakeAll(); // a socket told to wait is never left waiting
 
-    private void Set(RegistryCommands.SetSubscriptions command)
+    /// <summary>
+    /// <see cref="Set"/>, unless its resume needs messages older than the memory history that the journal
+    /// may still hold (persistence): then it waits while they are read (<see cref="JournalRangeReaderActor"/>),
+    /// and so do the connection's later changes. Live messages meanwhile go into the history, so the
+    /// resume, once served, still sends everything after the client's position, in order.
+    /// </summary>
+    private void SetOrRead(RegistryCommands.SetSubscriptions command)
+    {
+        if (_parked.TryGetValue(command.Connection, out var waiting))
+        {
+            waiting.Later.Enqueue(command);
+            return;
+        }
+        if (!_fillGaps || command.Since is not { } since || _parked.Count >= MaxResumesReading || OlderThanHeld(since) is not { Count: > 0 } ranges)
+        {
+            Set(command);
+            return;
+        }
+        var notBefore = (Context.System.Scheduler.Now - _timeToLive).ToUnixTimeMilliseconds(); // what resumes may reach, as from memory
+        var reader = Context.ActorOf(JournalRangeReaderActor.Props(ranges, notBefore));
+        _parked[command.Connection] = new ParkedResume(command, reader);
+        Context.Watch(command.Connection);
+        Timers.StartSingleTimer((nameof(ParkedResume), command.Connection), new ResumeReadTimedOut(command.Connection, reader), GapFill.ReadWait);
+    }
+
+    private List<JournalRange> OlderThanHeld(ResumeRequest since)
+    {
+        var ranges = new List<JournalRange>();
+        foreach (var (stream, position) in since.Positions)
+            if (_histories[stream].OlderThanHeld(position) is { } older) ranges.Add(new JournalRange(stream, position.Epoch, older.From, older.To));
+        return ranges;
+    }
+
+    /// <summary>Serves a parked resume with what the journal gave (null: nothing, it is answered from memory), then the connection's later changes.</summary>
+    private void Unpark(ParkedResume parked, IReadOnlyList<StreamJournal.Entry>? entries)
+    {
+        _parked.Remove(parked.Command.Connection);
+        Timers.Cancel((nameof(ParkedResume), parked.Command.Connection));
+        List<StreamHistory.Entry>?[]? older = null;
+        if (entries is not null)
+        {
+            older = new List<StreamHistory.Entry>?[Streams.Count];
+            var arrival = long.MinValue; // in the journal's order, before every message held in memory (restored ones included)
+            foreach (var entry in entries) (older[entry.Stream] ??= []).Add(new StreamHistory.Entry(entry.Frame, arrival++, entry.At));
+        }
+        Set(parked.Command, older);
+        while (parked.Later.TryDequeue(out var next)) SetOrRead(next);
+    }
+
+    private void Set(RegistryCommands.SetSubscriptions command, List<StreamHistory.Entry>?[]? older = null)
     {
         if (!_connections.TryGetValue(command.Connection, out var subscriber))
         {
@@ -288,7 +379,7 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         // A refused follow-up (SNAPSHOT, ack) closes the connection like any refused frame; it is no publish's drop.
         if (command.ThenSend is { } frame) Send(subscriber, frame);
         var needState = command.Snapshot is not null;
-        if (command.Since is { } since) needState = Resume(subscriber, since, command.NeedState);
+        if (command.Since is { } since) needState = Resume(subscriber, since, command.NeedState, older);
         if (needState && command.Snapshot is { } state) Send(subscriber, SnapshotWithPositions(state));
     }
 
@@ -297,7 +388,8 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     /// messages arrived here, in this one turn: no publish can come between, none is sent twice.
     /// </summary>
     /// <returns>Whether the client still needs the state: a topic of <paramref name="needState"/> was not recovered or not named.</returns>
-    private bool Resume(Subscriber subscriber, ResumeRequest since, TopicSet needState)
+    /// <param name="older">By stream: messages older than the memory history, read from the journal for this resume.</param>
+    private bool Resume(Subscriber subscriber, ResumeRequest since, TopicSet needState, List<StreamHistory.Entry>?[]? older)
     {
         var now = Context.System.Scheduler.Now;
         var missed = new List<StreamHistory.Entry>();
@@ -305,7 +397,9 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         var stateNeeded = false;
         foreach (var (stream, position) in since.Positions.OrderBy(p => p.Key))
         {
-            var outcome = _histories[stream].Resume(stream, position, now, missed);
+            var outcome = older?[stream] is { } read
+                ? _histories[stream].ResumeWith(stream, position, now, missed, read)
+                : _histories[stream].Resume(stream, position, now, missed);
             outcomes.Add(outcome);
             if (!outcome.Recovered && stream != Streams.All) stateNeeded = true;
         }

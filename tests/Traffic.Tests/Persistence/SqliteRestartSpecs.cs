@@ -35,6 +35,32 @@ public sealed class SqliteRestartSpecs(ITestOutputHelper output) : IAsyncLifetim
         else output.WriteLine($"database and process logs: {_directory}");
     }
 
+    [Fact]
+    public async Task A_resume_older_than_the_memory_history_is_served_from_the_journal()
+    {
+        // Memory keeps 3 messages per stream; the journal keeps them all (within HISTORY_TTL_MS).
+        var settings = new Dictionary<string, string>(Quiet) { ["PERSISTENCE_PATH"] = Path.Combine(_directory, "traffic.db"), ["HISTORY_SIZE"] = "3" };
+        var service = Own(await HostProcess.StartAsync("service", settings, _directory));
+        var client = Own(await TestClient.ConnectAsync(service.Ws("?topics=accidents")));
+        await client.ExpectGreetingAsync();
+        Assert.Equal(HttpStatusCode.Accepted, (await service.PublishAsync("accidents", "m1")).StatusCode);
+        var m1 = await client.NextAsync(m => m.Carries("m1"));
+        await client.DisposeAsync();
+        var away = Enumerable.Range(2, 7).Select(i => $"m{i}").ToList();
+        foreach (var marker in away) Assert.Equal(HttpStatusCode.Accepted, (await service.PublishAsync("accidents", marker)).StatusCode);
+
+        var back = Own(await TestClient.ConnectAsync(service.Ws($"?topics=accidents&since=accidents:{m1.GetProperty("epoch").GetString()}:{m1.Offset()}")));
+        Assert.Equal("connection", (await back.NextAsync()).Type());
+        var resumed = await back.NextAsync();
+        Assert.Equal("RESUMED", resumed.Type());
+        Assert.True(resumed.GetProperty("topics").GetProperty("accidents").GetProperty("recovered").GetBoolean(), resumed.ToString());
+        var replayed = new List<JsonElement>();
+        for (var i = 0; i < away.Count; i++) replayed.Add(await back.NextAsync());
+        Assert.Equal(away, replayed.Select(m => m.Marker()));
+        Assert.Equal(Enumerable.Range(1, away.Count).Select(i => m1.Offset() + i), replayed.Select(m => m.Offset()));
+        _passed = true;
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

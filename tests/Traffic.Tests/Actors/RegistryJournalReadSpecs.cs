@@ -11,11 +11,12 @@ using Xunit;
 namespace Traffic.Tests.Actors;
 
 /// <summary>
-/// A registry with persistence that sees a gap in its live stream (a message between nodes lost)
-/// reads the missed messages from the journal and delivers them in order before the stream goes
-/// on; only where the journal does not have them is the gap told (RESUMED, reason gap).
+/// A registry with persistence reads from the journal what it does not hold in memory: the messages
+/// it missed in its live stream (a message between nodes lost), delivered in order before the stream
+/// goes on (the gap is told, RESUMED reason gap, only where the journal lacks them), and those a
+/// client resumes from that are older than the memory history (within the time to live).
 /// </summary>
-public sealed class RegistryGapFillSpecs : PersistenceSpecKit
+public sealed class RegistryJournalReadSpecs : PersistenceSpecKit
 {
     private const string Epoch = "g4p9fi11";
 
@@ -23,8 +24,10 @@ public sealed class RegistryGapFillSpecs : PersistenceSpecKit
 
     private readonly IActorRef _registry;
 
-    public RegistryGapFillSpecs() =>
-        _registry = Sys.ActorOf(TopicRegistryActor.Props(history: new HistorySettings(100, TimeSpan.FromHours(1)), fillGaps: true));
+    private static readonly TimeSpan Ttl = TimeSpan.FromHours(1);
+
+    public RegistryJournalReadSpecs() =>
+        _registry = Sys.ActorOf(TopicRegistryActor.Props(history: new HistorySettings(3, Ttl), fillGaps: true)); // memory: 3 per stream
 
     /// <summary>Writes entries to the streams' journal as the sequencer's journal does (same persistence id, same event).</summary>
     private sealed class JournalWriter : ReceivePersistentActor
@@ -49,7 +52,16 @@ public sealed class RegistryGapFillSpecs : PersistenceSpecKit
         ServerMessages.Published(ServerMessageType.Alert, topic, Encoding.UTF8.GetBytes($$"""{"m":"{{marker}}"}"""), DateTimeOffset.UnixEpoch,
             new FrameSequence(Epoch, offset, offset - 1));
 
-    private static StreamJournal.Entry Entry(Topic? topic, long offset, string marker) => new(0, topic, Numbered(topic, offset, marker));
+    private StreamJournal.Entry Entry(Topic? topic, long offset, string marker, TimeSpan? age = null) =>
+        new((Scheduler.Now - (age ?? TimeSpan.Zero)).ToUnixTimeMilliseconds(), topic, Numbered(topic, offset, marker));
+
+    private ProbeSocket Resume(string positions, TopicSet topics)
+    {
+        var socket = new ProbeSocket(CreateTestProbe());
+        Assert.True(ResumeRequest.TryParseQuery(positions, out var since, out var problem), problem);
+        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, socket, topics, null, State, since, topics));
+        return socket;
+    }
 
     private void Publish(Topic? topic, long offset, string marker) =>
         _registry.Tell(topic is { } t
@@ -95,13 +107,10 @@ public sealed class RegistryGapFillSpecs : PersistenceSpecKit
         Assert.Equal("c1", Next(cameras));
         Assert.Equal(5, HeadOf((int)Topic.Accidents));
 
-        // The history holds them too: a client that had a1 resumes with exactly a2..a5.
-        var resumer = new ProbeSocket(CreateTestProbe());
-        Assert.True(ResumeRequest.TryParseQuery($"accidents:{Epoch}:1", out var since, out _));
-        _registry.Tell(new RegistryCommands.SetSubscriptions(CreateTestProbe().Ref, resumer, TopicSet.Of(Topic.Accidents), null, State, since,
-            TopicSet.Of(Topic.Accidents)));
+        // The history holds them too: a client that had a2 resumes with exactly a3..a5 (from memory, which holds 3).
+        var resumer = Resume($"accidents:{Epoch}:2", TopicSet.Of(Topic.Accidents));
         Assert.True(resumer.ExpectFrame("RESUMED", Patience).GetProperty("topics").GetProperty("accidents").GetProperty("recovered").GetBoolean());
-        Assert.Equal(["a2", "a3", "a4", "a5"], Enumerable.Range(0, 4).Select(_ => Next(resumer)));
+        Assert.Equal(["a3", "a4", "a5"], Enumerable.Range(0, 3).Select(_ => Next(resumer)));
     }
 
     [Fact]
@@ -176,5 +185,44 @@ public sealed class RegistryGapFillSpecs : PersistenceSpecKit
         {
             reads.Open();
         }
+    }
+
+    [Fact]
+    public void A_resume_older_than_the_memory_history_is_served_from_the_journal_in_order_then_live()
+    {
+        var journaled = new List<StreamJournal.Entry>();
+        for (var offset = 1; offset <= 6; offset++)
+        {
+            journaled.Add(Entry(Topic.Accidents, offset, $"a{offset}"));
+            if (offset == 3) journaled.Add(Entry(null, 1, "x1"));
+        }
+        Journaled(journaled.ToArray());
+        foreach (var entry in journaled) // as they arrived live; memory keeps a4..a6 (and x1)
+            _registry.Tell(entry.Topic is { } topic ? new RegistryCommands.PublishToTopic(topic, entry.Frame) : new RegistryCommands.PublishToAll(entry.Frame));
+
+        var socket = Resume($"accidents:{Epoch}:1,all:{Epoch}:0", TopicSet.Of(Topic.Accidents));
+        var resumed = socket.ExpectFrame("RESUMED", Patience).GetProperty("topics");
+        var accidents = resumed.GetProperty("accidents");
+        Assert.True(accidents.GetProperty("recovered").GetBoolean());
+        Assert.Equal((2L, 6L), (accidents.GetProperty("from").GetInt64(), accidents.GetProperty("to").GetInt64()));
+        Assert.True(resumed.GetProperty("all").GetProperty("recovered").GetBoolean());
+        // In the order they were numbered, across streams: the journal's a2, a3, then memory's x1, a4..a6.
+        Assert.Equal(["a2", "a3", "x1", "a4", "a5", "a6"], Enumerable.Range(0, 6).Select(_ => Next(socket)));
+        Publish(Topic.Accidents, 7, "a7");
+        Assert.Equal("a7", Next(socket)); // no SNAPSHOT between: every topic was recovered
+    }
+
+    [Fact]
+    public void A_resume_older_than_the_time_to_live_or_than_the_journal_is_too_old_as_before()
+    {
+        var stale = Enumerable.Range(1, 3).Select(o => Entry(Topic.Accidents, o, $"a{o}", age: Ttl + TimeSpan.FromMinutes(1))).ToArray();
+        Journaled([.. stale, .. Enumerable.Range(4, 3).Select(o => Entry(Topic.Accidents, o, $"a{o}"))]);
+        for (var offset = 1; offset <= 6; offset++) Publish(Topic.Accidents, offset, $"a{offset}"); // memory keeps a4..a6
+
+        var past = Resume($"accidents:{Epoch}:1", TopicSet.Of(Topic.Accidents)); // a2, a3: past the time to live
+        var outcome = past.ExpectFrame("RESUMED", Patience).GetProperty("topics").GetProperty("accidents");
+        Assert.False(outcome.GetProperty("recovered").GetBoolean());
+        Assert.Equal(ResumeOutcome.TooOld, outcome.GetProperty("reason").GetString());
+        past.ExpectFrame("SNAPSHOT", Patience);
     }
 }
