@@ -1,15 +1,16 @@
 using Akka.Discovery.Config.Hosting;
+using Akka.Event;
 using Akka.Discovery.KubernetesApi;
 using Akka.Hosting;
-using Akka.Management;
+using Akka.Management.Dsl;
 using Akka.Management.Cluster.Bootstrap;
 using Traffic.Host.Configuration;
 
 namespace Traffic.Host.Cluster;
 
 /// <summary>
-/// A cluster that forms by itself (docs/operations.md, "Discovery"): Akka.Management's HTTP
-/// endpoint on its own port (the contact point, <c>GET /bootstrap/seed-nodes</c>), a discovery
+/// A cluster that forms by itself (docs/operations.md, "Discovery"): this node's contact point on
+/// its own port (<see cref="ManagementEndpoint"/>, <c>GET /bootstrap/seed-nodes</c>), a discovery
 /// method that lists the nodes' contact points, and Cluster Bootstrap started with the actor system.
 /// </summary>
 public static class ClusterBootstrapHosting
@@ -19,13 +20,11 @@ public static class ClusterBootstrapHosting
     {
         if (discovery is null) return akka;
 
-        akka.WithAkkaManagement(new AkkaManagementOptions
-        {
-            HostName = discovery.ManagementHostname,
-            Port = discovery.ManagementPort,
-            BindHostName = discovery.ManagementBindHostname,
-            BindPort = discovery.ManagementPort,
-        });
+        // Akka.Management's own settings, for what reads them (its HTTP server is not started: see ManagementEndpoint).
+        akka.AddHocon($"""
+            akka.management.http.hostname = "{discovery.ManagementHostname}"
+            akka.management.http.port = {discovery.ManagementPort}
+            """, HoconAddMode.Prepend);
 
         if (discovery.Method == DiscoveryMethod.Config)
             akka.WithConfigDiscovery(new ConfigServiceDiscoveryOptions
@@ -35,8 +34,7 @@ public static class ClusterBootstrapHosting
         else
             akka.WithKubernetesDiscovery(new KubernetesDiscoveryOptions { PodLabelSelector = discovery.PodLabelSelector });
 
-        // autoStart: the bootstrap starts Akka.Management's HTTP endpoint, then probes the contact points.
-        return akka.WithClusterBootstrap(options =>
+        akka.WithClusterBootstrap(options =>
         {
             options.ContactPointDiscovery.ServiceName = discovery.ServiceName;
             options.ContactPointDiscovery.RequiredContactPointsNr = discovery.RequiredContacts;
@@ -45,8 +43,19 @@ public static class ClusterBootstrapHosting
             // nodes started together from forming a cluster each.
             options.ContactPointDiscovery.ContactWithAllContactPoints = true;
             options.ContactPoint.ProbeInterval = discovery.ProbeInterval;
+            // Akka keeps only the contact points on this node's own management port (right in Kubernetes, where every pod
+            // has the same one); a config list names each node's port, which may differ (several nodes on one machine).
+            options.ContactPoint.FilterOnFallbackPort = discovery.Method == DiscoveryMethod.Kubernetes;
             if (discovery.Method == DiscoveryMethod.Kubernetes)
                 options.ContactPointDiscovery.PortName = ClusterDiscoveryOptions.KubernetesPortName; // the pod's container port of that name
-        }, autoStart: true);
+        }, autoStart: false); // autoStart would start Akka.Management's HTTP server first, and stop the actor system when it fails
+
+        // The bootstrap learns its own contact point from the routes it is asked for, then starts probing.
+        return akka.AddStartup((system, _) =>
+        {
+            var bootstrap = ClusterBootstrap.Get(system);
+            bootstrap.Routes(ManagementRouteProviderSettings.Create(ManagementEndpoint.SelfUri(discovery), readOnly: true));
+            bootstrap.Start().ContinueWith(task => system.Log.Error(task.Exception, "Cluster Bootstrap did not start"), TaskContinuationOptions.OnlyOnFaulted);
+        });
     }
 }
