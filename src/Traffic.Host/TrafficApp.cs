@@ -93,6 +93,7 @@ public static class TrafficApp
         if (options.Ingest is not null && options.NotifyApiKey is null && options.PublishApiKey is not null)
             app.Logger.LogWarning("POST /ngsi-ld/notify takes the publish key (PUBLISH_API_KEY), which the broker's subscription then holds in clear text: " +
                                   "set NGSI_LD_NOTIFY_KEY to give notifications a key of their own");
+        if (options.Cluster?.Discovery is { } management) ManagementEndpoint.UseManagementPort(app, management); // before anything else answers
         app.UseForwardedHeaders(forwarded);
         HostPolicy.UseHostCheck(app, app.Services.GetRequiredService<HostPolicy>(), app.Services.GetRequiredService<ILogger<HostPolicy>>(),
             app.Services.GetRequiredService<RefusalLogGate>()); // ALLOWED_HOSTS, before anything answers (DNS rebinding)
@@ -134,6 +135,7 @@ public static class TrafficApp
     {
         // Not through ConfigureEndpointDefaults: those run when a listener is made, before its UseHttps, and
         // would put the direct path in front of TLS, reading the ClientHello as a request head.
+        if (options.Cluster?.Discovery is { } discovery) ManagementEndpoint.Listen(kestrel, discovery, Bind);
         if (options.Tls.HttpEnabled) Bind(kestrel, options.ListenHost, options.Port, listen => listen.Use(next => Direct(next, listen)));
         if (options.Tls.Certificate is not { } certificate) return;
         Bind(kestrel, options.ListenHost, options.Tls.HttpsPort, listen =>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Traffic.Host.Cluster;
 using Traffic.Host.Configuration;
 
 namespace Traffic.Host;
@@ -42,6 +43,13 @@ public static class TrafficProgram
         catch (IOException e) when (e.InnerException is AddressInUseException)
         {
             // Kestrel names the address it failed to bind ("Failed to bind to address https://...").
+            if (ManagementEndpoint.IsAbout(e, options.Cluster?.Discovery))
+            {
+                var discovery = options.Cluster!.Discovery!;
+                error.WriteLine($"Cannot start: port {discovery.ManagementPort} on {discovery.ManagementBindHostname} is already in use (is the service running already?); " +
+                    "set AKKA_MANAGEMENT_PORT to another port (and this node's entry in AKKA_DISCOVERY_ENDPOINTS with it).");
+                return PortInUse;
+            }
             var (port, variable) = e.Message.Contains("https://", StringComparison.OrdinalIgnoreCase)
                 ? (options.Tls.HttpsPort, "HTTPS_PORT")
                 : (options.Port, "WS_PORT");

@@ -61,14 +61,16 @@ public static class ClusterNode
                 SeedNodes = cluster.SeedNodes.Count > 0 ? cluster.SeedNodes.ToArray() : null,
                 SplitBrainResolver = new KeepMajorityOption(),
             })
+            .WithBootstrap(cluster.Discovery)
             .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(long)cluster.StableAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .AddClusterServices(options.Schedule, options.SimulatorEnabled ? options.Simulation : null, SnapshotWaitLimit, metrics, options.Ingest,
                 options.Persistence.Kind == PersistenceKind.None ? null : options.History, options.StateLimits)
             .WithActors((system, _) =>
             {
                 var self = Akka.Cluster.Cluster.Get(system);
-                // No seed nodes: this node starts a cluster of its own, which others may join.
-                if (cluster.SeedNodes.Count == 0) self.Join(self.SelfAddress);
+                // No seed nodes and no discovery: this node starts a cluster of its own, which others may join.
+                // With discovery the bootstrap decides who starts the cluster (the lowest contact point), never each node.
+                if (cluster.JoinsItself) self.Join(self.SelfAddress);
                 AddMemberGauges(metrics.Meter, self);
             });
     }

@@ -3,13 +3,13 @@ using Akka.Actor;
 namespace Traffic.Host.Configuration;
 
 /// <summary>
-/// Cluster mode: set when <c>AKKA_SEED_NODES</c> or <c>AKKA_PORT</c> is. Without either the service
+/// Cluster mode: set when <c>AKKA_SEED_NODES</c>, <c>AKKA_PORT</c> or <c>AKKA_DISCOVERY</c> is. Without any the service
 /// is one node with a local actor system, exactly as before (see docs/operations.md).
 /// </summary>
 /// <param name="Hostname">The host name or address other nodes reach this one at (<c>AKKA_HOSTNAME</c>).</param>
 /// <param name="BindHostname">The address Akka.Remote listens on (<c>AKKA_BIND_HOSTNAME</c>; default <paramref name="Hostname"/>).</param>
 /// <param name="Port">Akka.Remote's TCP port (<c>AKKA_PORT</c>; 0 picks a free one).</param>
-/// <param name="SeedNodes">Full Akka addresses of the seed nodes; empty: this node starts a cluster of its own (joins itself).</param>
+/// <param name="SeedNodes">Full Akka addresses of the seed nodes; empty without <see cref="Discovery"/>: this node starts a cluster of its own (joins itself).</param>
 /// <param name="StableAfter">The Split Brain Resolver decides (downs unreachable nodes) after the membership has been stable this long.</param>
 public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, int Port, IReadOnlyList<string> SeedNodes, TimeSpan StableAfter)
 {
@@ -20,19 +20,30 @@ public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, i
     /// <summary>Mutual TLS between the nodes, or plain TCP where that is allowed (see <see cref="ClusterTlsOptions"/>).</summary>
     public ClusterTlsOptions Tls { get; init; } = new(null, null, null);
 
+    /// <summary>Cluster Bootstrap instead of a seed list (<c>AKKA_DISCOVERY</c>); null: the seed list, or a cluster of its own.</summary>
+    public ClusterDiscoveryOptions? Discovery { get; init; }
+
+    /// <summary>Whether this node joins itself at start: only with neither seed nodes nor discovery.</summary>
+    public bool JoinsItself => SeedNodes.Count == 0 && Discovery is null;
+
     /// <summary>Akka's protocol of this node's addresses: remoting over TLS is <c>akka.ssl.tcp</c>.</summary>
     public static string Protocol(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
 
-    /// <summary>Null when neither <c>AKKA_SEED_NODES</c> nor <c>AKKA_PORT</c> is set (single node).</summary>
+    /// <summary>Null when none of <c>AKKA_SEED_NODES</c>, <c>AKKA_PORT</c> and <c>AKKA_DISCOVERY</c> is set (single node).</summary>
     public static ClusterNodeOptions? From(IConfiguration config, Func<string, int, int, int, int> integer)
     {
         var seeds = config["AKKA_SEED_NODES"];
         var port = config["AKKA_PORT"];
-        if (string.IsNullOrWhiteSpace(seeds) && string.IsNullOrWhiteSpace(port)) return null;
+        if (string.IsNullOrWhiteSpace(seeds) && string.IsNullOrWhiteSpace(port) && !ClusterDiscoveryOptions.Requested(config))
+        {
+            ClusterDiscoveryOptions.From(config, integer, "127.0.0.1", null); // refuses a discovery variable set without AKKA_DISCOVERY
+            return null;
+        }
 
         var hostname = config["AKKA_HOSTNAME"] is { Length: > 0 } h ? h.Trim() : "127.0.0.1";
         var bind = config["AKKA_BIND_HOSTNAME"] is { Length: > 0 } b ? b.Trim() : null;
         var tls = ClusterTlsOptions.From(config, bind ?? hostname);
+        var discovery = ClusterDiscoveryOptions.From(config, integer, hostname, bind);
         return new ClusterNodeOptions(
             hostname,
             bind,
@@ -41,6 +52,7 @@ public sealed record ClusterNodeOptions(string Hostname, string? BindHostname, i
             TimeSpan.FromMilliseconds(integer("AKKA_SBR_STABLE_AFTER_MS", (int)DefaultStableAfter.TotalMilliseconds, 100, 3_600_000)))
         {
             Tls = tls,
+            Discovery = discovery,
         };
     }
 

@@ -69,7 +69,7 @@ public sealed record ServiceOptions
         var cluster = ClusterNodeOptions.From(config, (name, fallback, min, max) => Integer(config, name, fallback, min, max));
         var (persistence, persistenceNotice) = PersistenceSettings.From(config, clustered: cluster is not null);
 
-        return new ServiceOptions
+        var options = new ServiceOptions
         {
             ListenHost = config["WS_HOST"] is { Length: > 0 } host ? host : defaults.ListenHost,
             Port = Integer(config, "WS_PORT", defaults.Port, min: 0, max: 65535),
@@ -109,6 +109,17 @@ public sealed record ServiceOptions
             Persistence = persistence,
             PersistenceNotice = persistenceNotice,
         };
+        options.CheckManagementPort();
+        return options;
+    }
+
+    /// <summary>The management port (Cluster Bootstrap's contact point) is a port of its own.</summary>
+    private void CheckManagementPort()
+    {
+        if (Cluster?.Discovery is not { ManagementPort: var management }) return;
+        foreach (var (name, port) in new[] { ("WS_PORT", Port), ("HTTPS_PORT", Tls.Certificate is null ? -1 : Tls.HttpsPort), ("AKKA_PORT", Cluster.Port) })
+            if (port == management)
+                throw new ServiceConfigurationException($"AKKA_MANAGEMENT_PORT ({management}) is the same as {name}: the management endpoint needs a port of its own");
     }
 
     /// <summary>A key anyone could guess in a day is refused outside Development.</summary>

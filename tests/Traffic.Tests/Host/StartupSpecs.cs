@@ -36,6 +36,8 @@ public sealed class StartupSpecs
     [InlineData("HEARTBEAT_INTERVAL_MS", "-5", "HEARTBEAT_INTERVAL_MS=\"-5\"")]
     [InlineData("SIMULATOR_ENABLED", "maybe", "SIMULATOR_ENABLED=\"maybe\" is not true or false")]
     [InlineData("AKKA_SEED_NODES", "10.0.0.1", "AKKA_SEED_NODES: \"10.0.0.1\" is not a seed node")]
+    [InlineData("AKKA_DISCOVERY", "dns", "AKKA_DISCOVERY=\"dns\" is not config or kubernetes")]
+    [InlineData("AKKA_DISCOVERY_ENDPOINTS", "127.0.0.1:8558", "AKKA_DISCOVERY_ENDPOINTS is set but AKKA_DISCOVERY is not")]
     [InlineData("UPDATE_INTERVALS_MS", "accidents=soon", "UPDATE_INTERVALS_MS: \"soon\" in \"accidents=soon\" is not a whole number of milliseconds")]
     [InlineData("UPDATE_INTERVALS_MS", "accidents", "UPDATE_INTERVALS_MS: \"accidents\" is not topic=milliseconds")]
     public async Task A_bad_setting_is_one_line_naming_the_variable_and_exit_code_2(string name, string value, string expected)
