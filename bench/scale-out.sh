@@ -10,7 +10,7 @@
 #
 #   bash bench/scale-out.sh [--smoke] [--nodes N] [--connections C] [--rate R] [--seconds S]
 #        [--publishes K] [--node-hocon 'HOCON'] [--persistence none|postgres] [--discovery seeds]
-#        [--no-build] [--out DIR] [--port-base P]
+#        [--node-env 'NAME=VALUE ...'] [--concurrency H] [--no-build] [--out DIR] [--port-base P]
 #
 # Defaults: 6 nodes, 100 000 connections, 10 ALERT/s for 60 s, 10 publishes, PERSISTENCE=none,
 # and --node-hocon 'akka.cluster.failure-detector.acceptable-heartbeat-pause = 60s' (under this
@@ -23,8 +23,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; ROOT="$(cd "$HERE/.." && p
 
 SMOKE=0; NODES=""; CONNS=""; RATE=10; SECONDS_STEADY=""; PUBLISHES=""; BUILD=1; OUT=""; PORT=${BENCH_PORT_BASE:-6100}
 NODE_HOCON="akka.cluster.failure-detector.acceptable-heartbeat-pause = 60s"; PERSIST=none; DISCOVERY=seeds
+NODE_ENV_ARG=""; CONCURRENCY=100
 ORIG_ARGS="$*"
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
@@ -36,6 +37,8 @@ while [[ $# -gt 0 ]]; do
     --node-hocon) NODE_HOCON="$2"; shift ;;
     --persistence) PERSIST="$2"; shift ;;
     --discovery) DISCOVERY="$2"; shift ;;
+    --node-env) NODE_ENV_ARG="$2"; shift ;;
+    --concurrency) CONCURRENCY="$2"; shift ;;
     --no-build) BUILD=0 ;;
     --out) OUT="$2"; shift ;;
     --port-base) PORT="$2"; shift ;;
@@ -87,6 +90,10 @@ cl_node_bin "$NODE_HOCON"
 # Limits: room for the node's share (MAX_CONNECTIONS); one source address holds a whole node's share,
 # so the per-address limits are off (loopback is exempt from MAX_CONNECTIONS_PER_ADDRESS anyway).
 NODE_ENV_EXTRA=("MAX_CONNECTIONS=19500" "MAX_CONNECTIONS_PER_ADDRESS=0" "MAX_HANDSHAKES_PER_ADDRESS=0" "PUBLISH_RATE_PER_SECOND=0" "PERSISTENCE=$PERSIST")
+# --node-env: more variables for every node (e.g. HEARTBEAT_TIMEOUT_MS=120000), after these.
+# shellcheck disable=SC2206
+[[ -n "$NODE_ENV_ARG" ]] && NODE_ENV_EXTRA+=($NODE_ENV_ARG)
+log "node variables: ${NODE_ENV_EXTRA[*]}"
 if [[ "$PERSIST" == postgres ]]; then
   pg_start || exit 1
   pg_createdb "bench_scale_out" || { log "ERROR: createdb"; exit 1; }
@@ -106,7 +113,7 @@ for w in $(seq 0 $((NODES - 1))); do
   ( ulimit -n "$FDS" 2> /dev/null || true
     export DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
     exec timeout $((MAXS + 60)) dotnet "$LOADGEN_DLL" scale-out-clients --n "$n" --worker "$w" --bind "127.0.0.$((w + 2))" \
-      --url "http://127.0.0.1:${NODE_HTTP[$w]}" --dir "$CTL" --concurrency 100 --target "worker$w" --stamp "$STAMP-scale-out-workers" \
+      --url "http://127.0.0.1:${NODE_HTTP[$w]}" --dir "$CTL" --concurrency "$CONCURRENCY" --target "worker$w" --stamp "$STAMP-scale-out-workers" \
       --out "$LOGDIR" --max-seconds "$MAXS" $([[ $SMOKE -eq 1 ]] && echo --smoke)
   ) > "$LOGDIR/worker$w.log" 2>&1 &
   WPIDS+=($!)

@@ -88,7 +88,7 @@ public sealed partial class Scenarios
         var t0 = Stopwatch.GetTimestamp();
         var clientTasks = Enumerable.Range(0, n).Select(i => Task.Run(() => ClientAsync(i))).ToArray();
         while (Volatile.Read(ref connectedOnce) < n && Stopwatch.GetElapsedTime(t0).TotalSeconds < 180) await Task.Delay(50);
-        log($"rolling-restart: {connectedOnce}/{n} clients connected in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s; per node {await NodeCountsAsync()}");
+        log($"rolling-restart: {connectedOnce}/{n} clients connected in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s; per node {string.Join(", ", (await NodeCountsAsync()).Select(kv => $"{kv.Key}={kv.Value}"))}");
 
         var capacity = (int)Math.Ceiling(rate * (maxPublish + 10));
         var step = _tracker.Begin("rolling-restart ALERTs", capacity, 1);
@@ -224,7 +224,9 @@ public sealed partial class Scenarios
             }
         }
         var writtenTwice = offsetsOfSeq.Values.Count(s => s.Count > 1);
-        var lostSeqs = acceptedSeqs.Where(s => logs.All(l => { lock (l) return !l.Seqs.Contains(s); })).ToArray();
+        var receivedByAnyone = new HashSet<long>();
+        foreach (var l in logs) lock (l) receivedByAnyone.UnionWith(l.Seqs);
+        var lostSeqs = acceptedSeqs.Where(s => !receivedByAnyone.Contains(s)).ToArray();
         var statusText = string.Join(", ", statusCounts.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}"));
         var resumes = resumedTrue + resumedFalse;
         var sumNodes = perNode.Values.Sum(x => x ?? 0);
