@@ -111,6 +111,17 @@ public sealed partial class Scenarios
 
         var hist = new Histogram();
         foreach (var h in hists.Values) hist.Add(h);
+        // Per seq: how many of the connections still open at the end received it (lost to a held
+        // client, apart from what a connection the server closed on the way never got).
+        var countsOpen = new int[ScaleSeqSlots];
+        Conn[] openConns;
+        lock (pool.Conns) openConns = pool.Conns.Where(c => c.Open && c.Index < slots).ToArray();
+        foreach (var c in openConns)
+        {
+            var baseWord = (long)c.Index * (ScaleSeqSlots / 64);
+            for (var k = 0; k < ScaleSeqSlots; k++)
+                if ((seen[baseWord + k / 64] & (1UL << (k % 64))) != 0) countsOpen[k]++;
+        }
         var result = new JsonObject
         {
             ["worker"] = w, ["n"] = n, ["bind"] = o.Bind?.ToString(), ["url"] = o.Url.ToString(),
@@ -118,6 +129,7 @@ public sealed partial class Scenarios
             ["firstError"] = pool.FirstError, ["connectSeconds"] = Math.Round(connectSecs, 1), ["retried"] = retried,
             ["dups"] = dups, ["outOfRange"] = outOfRange, ["unparsed"] = unparsed,
             ["counts"] = new JsonArray(counts.Select(x => (JsonNode)x).ToArray()),
+            ["countsOpen"] = new JsonArray(countsOpen.Select(x => (JsonNode)x).ToArray()), ["openCounted"] = openConns.Length,
             ["lastArrival"] = new JsonArray(lastArrival.Select(x => (JsonNode)x).ToArray()),
             ["histCounts"] = new JsonArray(hist.RawCounts.Select(x => (JsonNode)x).ToArray()),
             ["histCount"] = hist.Count, ["histSum"] = hist.Sum, ["histMin"] = hist.Count > 0 ? hist.Min : 0, ["histMax"] = hist.Max,
@@ -314,6 +326,11 @@ public sealed partial class Scenarios
         long delivered = 0;
         for (var k = 0; k < cap; k++) if (steady.Accepted[k] == 1) delivered += Count(ScaleSteadyBase + k);
         var expected = steady.AcceptedCount * (long)heldBeforeSteady;
+        // The clients still connected at the end: what they should have had and what they got.
+        long heldOpenAtEnd = got.Sum(r => r["openCounted"]?.GetValue<long>() ?? 0), deliveredToOpen = 0;
+        for (var k = 0; k < cap; k++) if (steady.Accepted[k] == 1) deliveredToOpen += got.Sum(r => r["countsOpen"]![ScaleSteadyBase + k]!.GetValue<long>());
+        var lostToOpen = Math.Max(0, steady.AcceptedCount * heldOpenAtEnd - deliveredToOpen);
+        long oneToAllToOpen = 0; for (var i = 0; i < publishes; i++) oneToAllToOpen += got.Sum(r => r["countsOpen"]![ScaleOneToAllBase + i]!.GetValue<long>());
         var expectedAtTarget = (long)cap * heldBeforeSteady;
         var lost = Math.Max(0, expected - delivered);
         var hist = new Histogram();
@@ -324,7 +341,7 @@ public sealed partial class Scenarios
         var nodeCpu = Enumerable.Range(0, Math.Min(cpu0.Length, cpu1.Length)).Select(i => ProcStats.CpuPercent(cpu0[i], cpu1[i])).ToList();
         var workerRssMb = got.Select(r => r["rssKb"]?.GetValue<long>() is { } k ? Math.Round(k / 1024.0) : (double?)null).ToList();
         log($"scale-out: steady {rate}/s for {seconds} s: published {steady.Published}, accepted {steady.AcceptedCount} (refused {steady.PostRejected}, errors {steady.PostErrors}) in {publishSecs:0.0} s; " +
-            $"delivered {delivered} of {expected} ({(expected > 0 ? delivered * 100.0 / expected : 0):0.00} %), lost {lost}, duplicated {dups}; p50 {Ms(hist.Quantile(0.5))} ms, p99 {Ms(hist.Quantile(0.99))} ms, max {Ms(hist.Max)} ms; " +
+            $"delivered {delivered} of {expected} ({(expected > 0 ? delivered * 100.0 / expected : 0):0.00} %), lost {lost} (to the {heldOpenAtEnd} still connected at the end: {lostToOpen} of {steady.AcceptedCount * heldOpenAtEnd}), duplicated {dups}; p50 {Ms(hist.Quantile(0.5))} ms, p99 {Ms(hist.Quantile(0.99))} ms, max {Ms(hist.Max)} ms; " +
             $"node CPU % {string.Join(", ", nodeCpu)}; held at end {heldAtEnd}; load average {load0} -> {load1}");
 
         res.Steps.Add(new Dictionary<string, object?>
@@ -350,6 +367,7 @@ public sealed partial class Scenarios
             ["perNodeAtEnd"] = string.Join(",", perNodeEnd.Select(x => x?.ToString() ?? "?")),
             ["expectedDeliveries"] = expected, ["expectedAtTarget"] = expectedAtTarget, ["delivered"] = delivered,
             ["deliveryPct"] = expected > 0 ? Math.Round(delivered * 100.0 / expected, 3) : null, ["lost"] = lost, ["duplicates"] = dups,
+            ["openAtEndCounted"] = heldOpenAtEnd, ["deliveredToOpen"] = deliveredToOpen, ["lostToOpen"] = lostToOpen,
             ["p50Ms"] = Ms(hist.Quantile(0.5)), ["p99Ms"] = Ms(hist.Quantile(0.99)), ["p999Ms"] = Ms(hist.Quantile(0.999)), ["maxMs"] = Ms(hist.Max),
             ["postP99Ms"] = Ms(steady.PostLatency.Quantile(0.99)), ["nodeCpuPct"] = string.Join(",", nodeCpu),
             ["loadAvg1Before"] = load0, ["loadAvg1After"] = load1,
@@ -358,6 +376,7 @@ public sealed partial class Scenarios
         res.Metric("kbPerConnection", heldByNodes > 0 ? Math.Round(totalRssDeltaKb / (double)heldByNodes, 1) : null, "KB", "lower");
         res.Metric("oneToAllMedianMs", median, "ms", "lower");
         res.Metric("steadyLost", lost, "deliveries", "lower");
+        res.Metric("steadyLostToHeld", lostToOpen, "deliveries", "lower", headline: false);
         res.Metric("steadyP99Ms", Ms(hist.Quantile(0.99)), "ms", "lower");
         res.Ok = heldAtConnect > 0 && median is not null && delivered > 0;
         return res;
