@@ -63,6 +63,9 @@ public sealed class ClientPool : IAsyncDisposable
     /// <summary>Set to 0 (--stream-buffer 0) to give ClientWebSocket the plain NetworkStream.</summary>
     public static int StreamBufferSize = 4096;
 
+    /// <summary>--bind: the local address every client socket binds to before connecting (127.0.0.2 and up), or null.</summary>
+    public static System.Net.IPAddress? BindAddress;
+
     public ClientPool(Uri baseWs, Tracker tracker, int bufferSize = 2048, int? streamBufferSize = null)
     {
         _baseWs = baseWs;
@@ -80,6 +83,7 @@ public sealed class ClientPool : IAsyncDisposable
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
+                if (BindAddress is { } local) socket.Bind(new System.Net.IPEndPoint(local, 0));
                 await socket.ConnectAsync(ctx.DnsEndPoint, ct).ConfigureAwait(false);
                 return streamBuffer > 0 ? new ReadBufferedStream(socket, streamBuffer) : new NetworkStream(socket, ownsSocket: true);
             }

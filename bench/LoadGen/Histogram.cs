@@ -39,6 +39,19 @@ public sealed class Histogram
         if (other.Min < Min) Min = other.Min;
     }
 
+    /// <summary>The bucket counts (to pass a histogram to another process: scale-out's workers).</summary>
+    public long[] RawCounts => _counts;
+
+    /// <summary>Adds a histogram read back from another process (RawCounts, Count, Sum, Min, Max).</summary>
+    public void AddRaw(long[] counts, long count, double sum, long min, long max)
+    {
+        for (var i = 0; i < BucketCount && i < counts.Length; i++) _counts[i] += counts[i];
+        Count += count;
+        Sum += sum;
+        if (max > Max) Max = max;
+        if (count > 0 && min < Min) Min = min;
+    }
+
     public double Mean => Count == 0 ? 0 : Sum / Count;
 
     /// <summary>Value at quantile q (0..1): the upper edge of the bucket holding it, capped by the exact max.</summary>

@@ -8,6 +8,7 @@ public sealed class Options
 {
     public const string Usage = """
         LoadGen SCENARIO [options]          SCENARIO: idle-memory | fanout | seed-load | one-to-all | connect-storm | hold | storm | soak | slow-readers | reconnect-storm | durable-publish | restart-storm
+                                            | scale-out | scale-out-clients | rolling-restart
         LoadGen summarize --out DIR --stamp STAMP [--subject ours]
 
           --url URL            server under test, http://127.0.0.1:PORT (loopback only)       [http://127.0.0.1:5000]
@@ -48,6 +49,14 @@ public sealed class Options
           --round R --slot S   position in the interleaved schedule (set by run.sh)
           --commit C --pinning TEXT --command TEXT   recorded in every result line
           --max-seconds S      hard time limit for this process                             [1800; smoke 120]
+
+        Several processes (scale-out, rolling-restart; issue 20, bench/scale-out.sh, bench/rolling-restart.sh):
+          --dir DIR            control folder shared by the coordinator, the workers and the script (go, stop, status files)
+          --worker W           scale-out-clients: this worker's number (its files in --dir)
+          --bind ADDR          source address of every client socket (127.0.0.2 and up: more local ports)
+          --workers K          scale-out: how many scale-out-clients processes report into --dir
+          --nodes URLS         comma-separated http://127.0.0.1:PORT of every node (RSS, /api/stats per node)
+          --node-pids PIDS     comma-separated PIDs of the nodes, in the order of --nodes
         """;
 
     public string Scenario = "";
@@ -91,6 +100,12 @@ public sealed class Options
     public string? Persistence;
     public string Signal = "TERM";
     public string? RestartScript;
+    public string? Dir;
+    public int Worker;
+    public IPAddress? Bind;
+    public int Workers;
+    public Uri[] Nodes = [];
+    public int[] NodePids = [];
 
     public Uri WsUri => new UriBuilder(Url) { Scheme = Url.Scheme == "https" ? "wss" : "ws", Path = WsPath }.Uri;
 
@@ -144,6 +159,12 @@ public sealed class Options
                 case "--persistence": o.Persistence = Next(); break;
                 case "--signal": o.Signal = Next().ToUpperInvariant(); break;
                 case "--restart-script": o.RestartScript = Next(); break;
+                case "--dir": o.Dir = Next(); break;
+                case "--worker": o.Worker = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--bind": o.Bind = IPAddress.Parse(Next()); break;
+                case "--workers": o.Workers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--nodes": o.Nodes = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(u => new Uri(u)).ToArray(); break;
+                case "--node-pids": o.NodePids = Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--slow-every": o.SlowEvery = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {a}\n{Usage}");
@@ -175,6 +196,11 @@ public sealed class Options
         if (SlowEvery is < 0 or > 1000) throw new ArgumentException("--slow-every must be between 0 and 1000");
         if (InFlight is { } f && f.Any(x => x is < 1 or > 128)) throw new ArgumentException("--in-flight must be between 1 and 128");
         if (Signal is not ("TERM" or "KILL")) throw new ArgumentException("--signal must be TERM or KILL");
+        if (Bind is { } b && !IPAddress.IsLoopback(b)) throw new ArgumentException("--bind must be a loopback address (127.0.0.x)");
+        foreach (var u in Nodes)
+            if (!(u.Host == "localhost" || (IPAddress.TryParse(u.Host.Trim('[', ']'), out var nip) && IPAddress.IsLoopback(nip))))
+                throw new ArgumentException($"--nodes must be loopback addresses, not {u.Host}");
+        if (Workers is < 0 or > 64) throw new ArgumentException("--workers must be between 0 and 64");
         if ((N ?? 0) + (Churn ?? 0) > 20_000) throw new ArgumentException("--n plus --churn must be at most 20000 (file descriptors)");
     }
 }

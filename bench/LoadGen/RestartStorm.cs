@@ -5,7 +5,7 @@ using System.Net;
 namespace Bench.LoadGen;
 
 /// <summary>What one restart-storm client received over all its connections: the reconnect storm's log plus each ALERT's seq.</summary>
-public sealed class RestartLog : StreamLog
+public class RestartLog : StreamLog
 {
     /// <summary>Per received ALERT/UPDATE frame (aligned with Offsets): the publisher's seq, -1 when none.</summary>
     public readonly List<long> Seqs = new();

@@ -27,6 +27,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         "reconnect-storm" => ReconnectStormAsync(),
         "durable-publish" => DurablePublishAsync(),
         "restart-storm" => RestartStormAsync(),
+        "scale-out" => ScaleOutAsync(),
+        "scale-out-clients" => ScaleOutClientsAsync(),
+        "rolling-restart" => RollingRestartAsync(),
         _ => throw new ArgumentException($"unknown scenario '{o.Scenario}'\n{Options.Usage}"),
     };
 
