@@ -52,6 +52,11 @@ else NODES=${NODES:-3}; CLIENTS=${CLIENTS:-3000}; RATE=${RATE:-50}; SETTLE=${SET
 [[ "$CLIENTS" =~ ^[0-9]+$ && $CLIENTS -ge 1 && $CLIENTS -le 15000 ]] || { echo "rolling-restart.sh: --clients must be 1..15000" >&2; exit 64; }
 case "$PERSISTS" in none|postgres) ;; both) PERSISTS="none postgres" ;; *) echo "rolling-restart.sh: --persistence is none, postgres or both" >&2; exit 64 ;; esac
 
+if ! command -v nginx > /dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  # CI's fresh machine may have no nginx: the smoke says so and passes; a real run needs it.
+  if [[ $SMOKE -eq 1 ]]; then echo "SKIP rolling-restart --smoke: nginx is not installed (apt-get install -y nginx)"; exit 0; fi
+  echo "rolling-restart.sh: nginx is needed (apt-get install -y nginx)" >&2; exit 1
+fi
 STAMP="$(date +%Y%m%d-%H%M%S)"
 if [[ -z "$OUT" ]]; then if [[ $SMOKE -eq 1 ]]; then OUT="$HERE/results/smoke"; else OUT="$HERE/results"; fi; fi
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
