@@ -104,17 +104,21 @@ cl_stop_nodes() {
 }
 
 # ---- nginx --------------------------------------------------------------------------------------
-# deploy/nginx/traffic.conf with this run's ports. NGINX_MAX_FAILS / NGINX_CONNECT_TIMEOUT, when
-# set, replace the documented max_fails=1 / proxy_connect_timeout 2s in the bench copy only (the
-# results say so); /api/stats is answered for the whole cluster as in bench/cluster.sh.
-NGINX_PID=""; NGINX_PORT=""; NGINX_MAX_FAILS=""; NGINX_CONNECT_TIMEOUT=""
+# deploy/nginx/traffic.conf with this run's ports and its own server parameters. NGINX_MAX_FAILS,
+# NGINX_FAIL_TIMEOUT, NGINX_CONNECT_TIMEOUT, when set, replace the file's max_fails, fail_timeout
+# and proxy_connect_timeout in the bench copy only (the run prints the difference); /api/stats is answered for the whole cluster as in bench/cluster.sh.
+NGINX_PID=""; NGINX_PORT=""; NGINX_MAX_FAILS=""; NGINX_FAIL_TIMEOUT=""; NGINX_CONNECT_TIMEOUT=""
 cl_start_nginx() {
   local nginx; nginx="$(command -v nginx || true)"; [[ -z "$nginx" && -x /usr/sbin/nginx ]] && nginx=/usr/sbin/nginx
   [[ -n "$nginx" ]] || { log "ERROR: nginx is needed (apt-get install -y nginx)"; return 1; }
   next_port; NGINX_PORT="$PORT"
-  local dir="$LOGDIR/nginx-$NGINX_PORT" servers="" i mf="${NGINX_MAX_FAILS:-1}"
+  local dir="$LOGDIR/nginx-$NGINX_PORT" servers="" i params
   mkdir -p "$dir"; chmod 777 "$dir"
-  for i in "${!NODE_HTTP[@]}"; do servers+="    server 127.0.0.1:${NODE_HTTP[$i]} max_fails=$mf fail_timeout=5s;"$'\n'; done
+  # The deploy file's own server parameters (max_fails, fail_timeout, ...), unless overridden.
+  params="$(sed -n 's/^ *server 127\.0\.0\.1:[0-9]* \(.*\);.*$/\1/p' "$ROOT/deploy/nginx/traffic.conf" | head -1)"
+  [[ -n "$NGINX_MAX_FAILS" ]] && params="$(echo "$params" | sed "s/max_fails=[0-9]*/max_fails=$NGINX_MAX_FAILS/")"
+  [[ -n "$NGINX_FAIL_TIMEOUT" ]] && params="$(echo "$params" | sed "s/fail_timeout=[0-9a-z]*/fail_timeout=$NGINX_FAIL_TIMEOUT/")"
+  for i in "${!NODE_HTTP[@]}"; do servers+="    server 127.0.0.1:${NODE_HTTP[$i]} $params;"$'\n'; done
   awk -v servers="$servers" -v listen="$NGINX_PORT" -v ct="$NGINX_CONNECT_TIMEOUT" '
     /server 127\.0\.0\.1:[0-9]+ max_fails/ { if (!done) { printf "%s", servers; done = 1 } next }
     /listen 127\.0\.0\.1:[0-9]+;/ { sub(/127\.0\.0\.1:[0-9]+/, "127.0.0.1:" listen) }
@@ -137,11 +141,13 @@ http {
     include $dir/traffic.conf;
 }
 EOF
-  NGINX_CONF_DIFF="$(diff <(sed 's/127\.0\.0\.1:[0-9]*/127.0.0.1:PORT/g' "$ROOT/deploy/nginx/traffic.conf") <(sed 's/127\.0\.0\.1:[0-9]*/127.0.0.1:PORT/g' "$dir/traffic.conf") | grep '^[<>]' | grep -v 'server 127.0.0.1:PORT max_fails=1 fail_timeout=5s;' || true)"
+  NGINX_CONF_DIFF="$(diff <(sed 's/127\.0\.0\.1:[0-9]*/127.0.0.1:PORT/g' "$ROOT/deploy/nginx/traffic.conf" | grep -v '^ *server 127.0.0.1:PORT ') \
+    <(sed 's/127\.0\.0\.1:[0-9]*/127.0.0.1:PORT/g' "$dir/traffic.conf" | grep -v '^ *server 127.0.0.1:PORT ') | grep '^[<>]' || true)"
+  [[ "$(sed -n 's/^ *server 127\.0\.0\.1:[0-9]* \(.*\);.*$/\1/p' "$ROOT/deploy/nginx/traffic.conf" | head -1)" != "$params" ]] && NGINX_CONF_DIFF+=" server parameters: $params"
   ( exec "$nginx" -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' ) > "$dir/stdout.log" 2>&1 &
   NGINX_PID=$!
   for i in $(seq 1 100); do
-    curl -fsS -m 1 "http://127.0.0.1:$NGINX_PORT/health" > /dev/null 2>&1 && { log "nginx up on 127.0.0.1:$NGINX_PORT (pid $NGINX_PID; max_fails=$mf, proxy_connect_timeout ${NGINX_CONNECT_TIMEOUT:-2s}); conf $dir/traffic.conf"; return 0; }
+    curl -fsS -m 1 "http://127.0.0.1:$NGINX_PORT/health" > /dev/null 2>&1 && { log "nginx up on 127.0.0.1:$NGINX_PORT (pid $NGINX_PID; server $params; $(grep -o 'proxy_connect_timeout [^;]*' "$dir/traffic.conf")); conf $dir/traffic.conf"; return 0; }
     kill -0 "$NGINX_PID" 2> /dev/null || { log "ERROR: nginx exited: $(cat "$dir/error.log" "$dir/stdout.log" 2> /dev/null | tail -5)"; return 1; }
     sleep 0.1
   done

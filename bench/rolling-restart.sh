@@ -11,7 +11,7 @@
 #
 #   bash bench/rolling-restart.sh [--smoke] [--nodes N] [--clients C] [--rate R]
 #        [--persistence none|postgres|both] [--settle-seconds S] [--node-hocon 'HOCON']
-#        [--nginx-max-fails N] [--nginx-connect-timeout 2s] [--no-build] [--out DIR] [--port-base P]
+#        [--nginx-max-fails N] [--nginx-fail-timeout 10s] [--nginx-connect-timeout 5s] [--no-build] [--out DIR] [--port-base P]
 #
 # --persistence both: the whole run with PERSISTENCE=none, then again with postgres (a throwaway
 # PostgreSQL as in bench/run.sh). --nginx-*: change the bench's copy of the documented nginx
@@ -37,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --node-hocon) NODE_HOCON="$2"; shift ;;
     --nginx-max-fails) NGINX_MAX_FAILS_ARG="$2"; shift ;;
     --nginx-connect-timeout) NGINX_CONNECT_TIMEOUT_ARG="$2"; shift ;;
+    --nginx-fail-timeout) NGINX_FAIL_TIMEOUT_ARG="$2"; shift ;;
     --no-build) BUILD=0 ;;
     --out) OUT="$2"; shift ;;
     --port-base) PORT="$2"; shift ;;
@@ -51,13 +52,18 @@ else NODES=${NODES:-3}; CLIENTS=${CLIENTS:-3000}; RATE=${RATE:-50}; SETTLE=${SET
 [[ "$CLIENTS" =~ ^[0-9]+$ && $CLIENTS -ge 1 && $CLIENTS -le 15000 ]] || { echo "rolling-restart.sh: --clients must be 1..15000" >&2; exit 64; }
 case "$PERSISTS" in none|postgres) ;; both) PERSISTS="none postgres" ;; *) echo "rolling-restart.sh: --persistence is none, postgres or both" >&2; exit 64 ;; esac
 
+if ! command -v nginx > /dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  # CI's fresh machine may have no nginx: the smoke says so and passes; a real run needs it.
+  if [[ $SMOKE -eq 1 ]]; then echo "SKIP rolling-restart --smoke: nginx is not installed (apt-get install -y nginx)"; exit 0; fi
+  echo "rolling-restart.sh: nginx is needed (apt-get install -y nginx)" >&2; exit 1
+fi
 STAMP="$(date +%Y%m%d-%H%M%S)"
 if [[ -z "$OUT" ]]; then if [[ $SMOKE -eq 1 ]]; then OUT="$HERE/results/smoke"; else OUT="$HERE/results"; fi; fi
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 LOGDIR="$OUT/logs/$STAMP-rolling-restart"; mkdir -p "$LOGDIR"
 # shellcheck source=bench/cluster-lib.sh
 source "$HERE/cluster-lib.sh"
-NGINX_MAX_FAILS="${NGINX_MAX_FAILS_ARG:-}"; NGINX_CONNECT_TIMEOUT="${NGINX_CONNECT_TIMEOUT_ARG:-}"
+NGINX_MAX_FAILS="${NGINX_MAX_FAILS_ARG:-}"; NGINX_FAIL_TIMEOUT="${NGINX_FAIL_TIMEOUT_ARG:-}"; NGINX_CONNECT_TIMEOUT="${NGINX_CONNECT_TIMEOUT_ARG:-}"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || true)"
 if [[ -n "$COMMIT" ]] && ! git -C "$ROOT" diff --quiet HEAD -- 2> /dev/null; then COMMIT="$COMMIT+dirty"; fi
 
