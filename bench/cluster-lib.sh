@@ -36,15 +36,17 @@ cl_node_bin() { # extra-hocon
   log "nodes run from a copy of the build with this appended to hocon/cluster.hocon: $extra"
 }
 
-NODE_HTTP=(); NODE_AKKA=(); NODE_PID=(); NODE_LAUNCH=()
+NODE_HTTP=(); NODE_AKKA=(); NODE_MGMT=(); NODE_PID=(); NODE_LAUNCH=()
 NODE_ENV_EXTRA=()   # (NAME=VALUE ...) for every node
 NODE_PIN=()         # e.g. (taskset -c 0)
-cl_plan_nodes() { # count: picks the ports (the first two nodes are the seed nodes)
+CL_DISCOVERY=seeds  # seeds: AKKA_SEED_NODES (the first two nodes); config: Cluster Bootstrap with AKKA_DISCOVERY=config
+cl_plan_nodes() { # count: picks the ports
   local count="$1" i
-  NODE_HTTP=(); NODE_AKKA=(); NODE_PID=(); NODE_LAUNCH=()
-  for i in $(seq 0 $((count - 1))); do next_port; NODE_HTTP+=("$PORT"); next_port; NODE_AKKA+=("$PORT"); done
-  local seeds="127.0.0.1:${NODE_AKKA[0]}"
+  NODE_HTTP=(); NODE_AKKA=(); NODE_MGMT=(); NODE_PID=(); NODE_LAUNCH=()
+  for i in $(seq 0 $((count - 1))); do next_port; NODE_HTTP+=("$PORT"); next_port; NODE_AKKA+=("$PORT"); next_port; NODE_MGMT+=("$PORT"); done
+  local seeds="127.0.0.1:${NODE_AKKA[0]}" endpoints=""
   [[ $count -gt 1 ]] && seeds+=",127.0.0.1:${NODE_AKKA[1]}"
+  for i in $(seq 0 $((count - 1))); do endpoints+="${endpoints:+,}127.0.0.1:${NODE_MGMT[$i]}"; done
   for i in $(seq 0 $((count - 1))); do
     NODE_LAUNCH[$i]="$LOGDIR/launch-node$i.sh"
     {
@@ -52,7 +54,11 @@ cl_plan_nodes() { # count: picks the ports (the first two nodes are the seed nod
       echo "cd $(printf %q "$NODE_BIN")"
       echo "ulimit -n $FDS 2> /dev/null || true"
       echo "export WS_HOST=127.0.0.1 WS_PORT=${NODE_HTTP[$i]} PUBLISH_API_KEY=bench-publish-key SIMULATOR_ENABLED=false"
-      echo "export AKKA_HOSTNAME=127.0.0.1 AKKA_PORT=${NODE_AKKA[$i]} AKKA_SEED_NODES=$seeds"
+      if [[ "$CL_DISCOVERY" == config ]]; then # no seed list: the nodes find each other's management endpoints
+        echo "export AKKA_HOSTNAME=127.0.0.1 AKKA_PORT=${NODE_AKKA[$i]} AKKA_DISCOVERY=config AKKA_DISCOVERY_ENDPOINTS=$endpoints AKKA_MANAGEMENT_HOSTNAME=127.0.0.1 AKKA_MANAGEMENT_PORT=${NODE_MGMT[$i]}"
+      else
+        echo "export AKKA_HOSTNAME=127.0.0.1 AKKA_PORT=${NODE_AKKA[$i]} AKKA_SEED_NODES=$seeds"
+      fi
       echo "export DOTNET_CLI_TELEMETRY_OPTOUT=1 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning"
       local kv
       for kv in "${NODE_ENV_EXTRA[@]}"; do printf 'export %q\n' "$kv"; done
