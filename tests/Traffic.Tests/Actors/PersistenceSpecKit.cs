@@ -71,6 +71,21 @@ public abstract class PersistenceSpecKit : TestKit
         probe.ExpectMsg<ActorIdentity>(Patience);
     }
 
+    /// <summary>Holds every write or read of the journal it intercepts (<c>Journal.OnWrite</c>, <c>Journal.OnRecovery</c>) until <see cref="Open"/>.</summary>
+    protected sealed class JournalGate : IJournalInterceptor
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public volatile int Held;
+
+        public void Open() => _open.TrySetResult();
+
+        public async Task InterceptAsync(IPersistentRepresentation message)
+        {
+            Interlocked.Increment(ref Held);
+            await _open.Task;
+        }
+    }
+
     public static SequencerCommands.PublishData Alert(Topic? topic, string marker) =>
         new(ServerMessageType.Alert, topic, Encoding.UTF8.GetBytes($$"""{"marker":"{{marker}}"}"""));
 

@@ -147,28 +147,13 @@ public sealed class RegistryJournalReadSpecs : PersistenceSpecKit
         Assert.Equal(["a4", "a5"], Enumerable.Range(0, 2).Select(_ => Next(accidents))); // a2 is not sent alone: the gap is told once
     }
 
-    /// <summary>Holds every read of the journal until <see cref="Open"/>.</summary>
-    private sealed class HeldReads : IJournalInterceptor
-    {
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public volatile int Held;
-
-        public void Open() => _open.TrySetResult();
-
-        public async Task InterceptAsync(IPersistentRepresentation message)
-        {
-            Interlocked.Increment(ref Held);
-            await _open.Task;
-        }
-    }
-
     [Fact]
     public async Task A_journal_that_does_not_answer_in_time_ends_in_the_gap_being_told_and_nothing_held_is_lost()
     {
         Journaled(Entry(Topic.Accidents, 1, "a1"), Entry(Topic.Accidents, 2, "a2"));
         Publish(Topic.Accidents, 1, "a1");
         var accidents = Subscribe(TopicSet.Of(Topic.Accidents));
-        var reads = new HeldReads();
+        var reads = new JournalGate();
         await Journal.OnRecovery.SetInterceptorAsync(reads);
         try
         {

@@ -54,21 +54,6 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
         return probe.ExpectMsg<ActorIdentity>(Patience).Subject is not null;
     }
 
-    /// <summary>Holds every write until <see cref="Open"/>.</summary>
-    private sealed class Gate : IJournalInterceptor
-    {
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public volatile int Held;
-
-        public void Open() => _open.TrySetResult();
-
-        public async Task InterceptAsync(IPersistentRepresentation message)
-        {
-            Interlocked.Increment(ref Held);
-            await _open.Task;
-        }
-    }
-
     /// <summary>Counts what is read back, and fails while <see cref="Failing"/>.</summary>
     private sealed class CountingRecovery : IJournalInterceptor
     {
@@ -86,7 +71,7 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
     public async Task A_message_is_delivered_and_confirmed_only_once_written()
     {
         var sequencer = StartSequencer();
-        var gate = new Gate();
+        var gate = new JournalGate();
         await Journal.OnWrite.SetInterceptorAsync(gate);
         var publisher = CreateTestProbe();
 
