@@ -83,8 +83,8 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
     {
         _metrics = metrics;
         _fillGaps = fillGaps;
-        _timeToLive = (history ?? HistorySettings.Default).TimeToLive;
         var settings = history ?? HistorySettings.Default;
+        _timeToLive = settings.TimeToLive;
         _histories = Enumerable.Range(0, Streams.Count).Select(_ => new StreamHistory(settings.Size, settings.TimeToLive, settings.Bytes)).ToArray();
         _awaitRestore = awaitRestore;
         if (awaitRestore) AwaitingRestore();
@@ -264,14 +264,17 @@ public sealed class TopicRegistryActor : ReceiveActor, IWithTimers
         {
             TellGap(stream, gap, head);
         }
+        // After a fill each held one may show a new gap (and start a new fill); after a failed one the first tells the gap.
         foreach (var publish in fill.Held)
-        {
-            // After a fill each held one may show a new gap (and start a new fill); after a failed one the first tells the gap.
-            var frame = publish is RegistryCommands.PublishToTopic t ? t.Frame : ((RegistryCommands.PublishToAll)publish).Frame;
-            if (filled && HeldForFill(stream, frame, publish)) continue;
-            if (publish is RegistryCommands.PublishToTopic toTopic) PublishToTopic(toTopic);
-            else PublishToAll((RegistryCommands.PublishToAll)publish);
-        }
+            switch (publish)
+            {
+                case RegistryCommands.PublishToTopic toTopic when !(filled && HeldForFill(stream, toTopic.Frame, toTopic)):
+                    PublishToTopic(toTopic);
+                    break;
+                case RegistryCommands.PublishToAll toAll when !(filled && HeldForFill(stream, toAll.Frame, toAll)):
+                    PublishToAll(toAll);
+                    break;
+            }
         _positionsChanged++;
     }
 
