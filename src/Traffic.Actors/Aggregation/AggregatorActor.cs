@@ -30,6 +30,7 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
     private readonly IActorRef? _store;
     private readonly StateBudget _budget;
     private readonly RefusalLog _refusals = new();
+    private readonly KeptConfirmations _confirmations = new();
 
     /// <param name="sequencer">Where publishes go: the <see cref="TopicSequencerActor"/> (in a cluster, its singleton's proxy), which numbers them.</param>
     /// <param name="schedule">Each topic's UPDATE interval.</param>
@@ -95,6 +96,22 @@ public sealed class AggregatorActor : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<AggregatorQueries.GetSnapshot>(_ => Sender.Tell(_state.Snapshot(Now)));
         Receive<StateReplication.GetFullState>(_ => Sender.Tell(_state.Full()));
+        Receive<AggregatorCommands.ConfirmKept>(_ => ConfirmKept());
+        Receive<StateStoreActor.Saved>(saved => _confirmations.StateSaved(saved.Id));
+        Receive<StateStoreActor.NotSaved>(failed => _confirmations.Failed(failed.Id, failed.Reason));
+        Receive<SequencerCommands.Written>(written => _confirmations.AlertsWritten(written.Id));
+        Receive<SequencerCommands.NotWritten>(failed => _confirmations.Failed(failed.Id, failed.Reason));
+    }
+
+    /// <summary>
+    /// Both barriers go out after everything this actor already sent (the changes to its store, the ALERTs to the
+    /// sequencer): each is answered once what came before it is in the database.
+    /// </summary>
+    private void ConfirmKept()
+    {
+        if (_confirmations.Open(Sender, stateSaved: _store is null) is not { } id) return;
+        _store?.Tell(new StateStoreActor.ConfirmSaved(id));
+        _sequencer.Tell(new SequencerCommands.ConfirmWritten(id));
     }
 
     /// <summary>Waiting for the state the failed instance handed over; everything else waits behind it.</summary>

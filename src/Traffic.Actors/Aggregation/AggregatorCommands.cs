@@ -54,6 +54,26 @@ public static class AggregatorCommands
         public static readonly EntitiesApplied Instance = new();
     }
 
+    /// <summary>
+    /// Asked by the ingest once a notification's changes are handed over: answered <see cref="Kept"/> once everything
+    /// handed over before it is in the database (the state saved, every ALERT it raised written to the journal), or
+    /// <see cref="NotKept"/> when that cannot be done now. Without persistence: at once. So an NGSI-LD notification is
+    /// answered 200 only when a crash can no longer lose it (docs/ngsi-ld.md).
+    /// </summary>
+    public sealed record ConfirmKept
+    {
+        public static readonly ConfirmKept Instance = new();
+    }
+
+    /// <summary>The answer to <see cref="ConfirmKept"/>: kept.</summary>
+    public sealed record Kept
+    {
+        public static readonly Kept Instance = new();
+    }
+
+    /// <summary>The answer to <see cref="ConfirmKept"/>: not kept now (<paramref name="Reason"/>, e.g. the database is away); the sender may retry.</summary>
+    public sealed record NotKept(string Reason);
+
     /// <summary>When an upserted entity raises an ALERT, judged against the entity the state held before.</summary>
     public enum AlertCondition : byte
     {

@@ -43,6 +43,9 @@ public static class ClusterHosting
         typeof(AggregatorCommands.UpsertEntities),
         typeof(AggregatorCommands.RemoveEntities),
         typeof(AggregatorCommands.EntitiesApplied),
+        typeof(AggregatorCommands.ConfirmKept),
+        typeof(AggregatorCommands.Kept),
+        typeof(AggregatorCommands.NotKept),
     ];
 
     /// <summary>What is written to the database (docs/architecture.md, "Persistence"): the journal's entries; its heads marks are <see cref="RegistryCommands.AnnounceHeads"/>.</summary>

@@ -36,6 +36,7 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
     private readonly string _origin = Guid.NewGuid().ToString("N")[..12]; // this incarnation: a restarted node numbers anew
     private readonly LinkedList<SequencerCommands.Forwarded> _pending = new();
     private readonly Dictionary<long, IActorRef> _confirmTo = new(); // by number: who waits for a confirmation
+    private readonly Queue<(long UpTo, long Id, IActorRef ReplyTo)> _barriers = new(); // ConfirmWritten, oldest first
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly long _maxPendingBytes;
     private long _pendingBytes;
@@ -59,9 +60,20 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
             if (confirmOnAck) _confirmTo[_next] = Sender;
             else Sender.Tell(SequencerCommands.PublishConfirmed.Instance);
         });
+        Receive<SequencerCommands.ConfirmWritten>(c =>
+        {
+            // Nothing waiting (or nothing to wait for without persistence): everything before it is taken already.
+            if (!confirmOnAck || _pending.Count == 0) Sender.Tell(new SequencerCommands.Written(c.Id));
+            else _barriers.Enqueue((_next, c.Id, Sender));
+        });
         Receive<SequencerCommands.ForwardedUpTo>(ack =>
         {
             if (ack.Origin != _origin) return;
+            while (_barriers.TryPeek(out var barrier) && barrier.UpTo <= ack.Number)
+            {
+                _barriers.Dequeue();
+                barrier.ReplyTo.Tell(new SequencerCommands.Written(barrier.Id));
+            }
             var removed = false;
             while (_pending.First is { } first && first.Value.Number <= ack.Number)
             {
@@ -112,6 +124,9 @@ public sealed class PublishForwarderActor : ReceiveActor, IWithTimers
                 waiting.Tell(new SequencerCommands.PublishRefused("the sequencer is not answering; try again shortly"));
             dropped++;
         }
+        // Every barrier waiting covers the dropped publishes (the oldest): none of them can be confirmed.
+        while (dropped > 0 && _barriers.TryDequeue(out var barrier))
+            barrier.ReplyTo.Tell(new SequencerCommands.NotWritten(barrier.Id, "the sequencer is not answering; try again shortly"));
         if (dropped > 0 && !_overflowLogged)
         {
             _log.Warning("The sequencer has acknowledged nothing for a while: more than {0} publishes or {1} bytes would wait; dropping the oldest",

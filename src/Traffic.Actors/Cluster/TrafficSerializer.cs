@@ -43,6 +43,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
     private const string UpsertEntitiesManifest = "UE";
     private const string RemoveEntitiesManifest = "RE";
     private const string EntitiesAppliedManifest = "EA";
+    private const string ConfirmKeptManifest = "CK";
+    private const string KeptManifest = "KE";
+    private const string NotKeptManifest = "NK";
     // Persistence (docs/architecture.md, "Persistence"): the journal's entries; its heads marks are AnnounceHeads.
     private const string JournalEntryManifest = "JE";
 
@@ -72,6 +75,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
         AggregatorCommands.UpsertEntities => UpsertEntitiesManifest,
         AggregatorCommands.RemoveEntities => RemoveEntitiesManifest,
         AggregatorCommands.EntitiesApplied => EntitiesAppliedManifest,
+        AggregatorCommands.ConfirmKept => ConfirmKeptManifest,
+        AggregatorCommands.Kept => KeptManifest,
+        AggregatorCommands.NotKept => NotKeptManifest,
         StreamJournal.Entry => JournalEntryManifest,
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {o.GetType()}", nameof(o)),
     };
@@ -156,6 +162,9 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             foreach (var id in r.Ids) w.Text(id);
         }),
         AggregatorCommands.EntitiesApplied => [],
+        AggregatorCommands.ConfirmKept => [],
+        AggregatorCommands.Kept => [],
+        AggregatorCommands.NotKept n => Write(w => w.Text(n.Reason)),
         _ => throw new ArgumentException($"{nameof(TrafficSerializer)} cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -309,6 +318,12 @@ public sealed class TrafficSerializer : SerializerWithStringManifest
             }
             case EntitiesAppliedManifest:
                 return r.End(AggregatorCommands.EntitiesApplied.Instance);
+            case ConfirmKeptManifest:
+                return r.End(AggregatorCommands.ConfirmKept.Instance);
+            case KeptManifest:
+                return r.End(AggregatorCommands.Kept.Instance);
+            case NotKeptManifest:
+                return r.End(new AggregatorCommands.NotKept(r.Text()));
             default:
                 throw new SerializationException($"{nameof(TrafficSerializer)}: unknown manifest \"{Printable(manifest)}\"");
         }

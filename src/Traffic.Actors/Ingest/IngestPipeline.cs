@@ -11,11 +11,14 @@ namespace Traffic.Actors.Ingest;
 /// The ingest as Akka.Streams graphs (docs/architecture.md, "Ingest pipeline"):
 /// <code>
 ///   Source.Queue (notifications, bounded, DropNew) ─ KillSwitch ─┐
-///                                                                 ├─ Select(map) ─ SelectMany ─ SelectAsync(1, Ask aggregator) ─ Sink.Ignore
+///                                                                 ├─ Select(map) ─ SelectAsync(1, Ask aggregator per command) ─ Sink.Ignore
 ///   polling (PollingActor, on one node of a cluster) ─ KillSwitch ┘  (<see cref="Stages"/>, its own graph)
 /// </code>
 /// A full queue answers a notification at once (<see cref="QueueOfferResult.Dropped"/>: the endpoint
 /// says 429) instead of holding it in memory; the aggregator's acknowledgement paces the whole graph.
+/// A notification is answered (its <see cref="IngestBatch.Reply"/>) only once what it changed is kept in
+/// the database (<see cref="AggregatorCommands.ConfirmKept"/>); that wait runs beside the graph, which
+/// goes on with the next batch meanwhile, so durability adds latency to the answer, not to the pacing.
 /// <see cref="Completion"/> ends when the graph stops (faulted when it failed): its owner watches it and restarts the graph.
 /// </summary>
 public sealed class IngestPipeline
@@ -50,9 +53,8 @@ public sealed class IngestPipeline
         var log = Logging.GetLogger(system, typeof(IngestPipeline));
         var mapper = new IngestMapper(settings);
         return Flow.Create<IngestBatch>()
-            .Select(batch => Map(mapper, batch, metrics, log))                       // the mapping stage
-            .SelectMany(commands => commands)
-            .SelectAsync(1, command => HandOff(aggregator, command, settings.HandoffTimeout, log)); // the hand-off stage
+            .Select(batch => (batch.Reply, Mapped: Map(mapper, batch, metrics, log)))                        // the mapping stage
+            .SelectAsync(1, mapped => HandOff(aggregator, mapped.Mapped, mapped.Reply, settings.HandoffTimeout, log)); // the hand-off stage
     }
 
     /// <summary>Fails the graph (operators' drills and specs: what a defect in a stage would do); its owner restarts it.</summary>
@@ -66,7 +68,7 @@ public sealed class IngestPipeline
 
     public void Complete() => _queue.Complete();
 
-    private static IReadOnlyList<object> Map(IngestMapper mapper, IngestBatch batch, IngestMetrics? metrics, ILoggingAdapter log)
+    private static IngestMapper.Mapped? Map(IngestMapper mapper, IngestBatch batch, IngestMetrics? metrics, ILoggingAdapter log)
     {
         try
         {
@@ -83,26 +85,61 @@ public sealed class IngestPipeline
                 if (batch.Origin == IngestOrigin.Poll)
                     log.Warning("NGSI-LD poll: refused {0} entities; first: {1}", mapped.Outcome.Refused.Count, mapped.Outcome.Refused[0].Fault);
             }
-            batch.Reply?.TrySetResult(mapped.Outcome);
-            return mapped.Commands;
+            return mapped;
         }
         catch (Exception e)
         {
             // A bug in the mapping must cost this batch, not the pipeline.
             log.Error(e, "NGSI-LD ingest: a batch of {0} entities could not be mapped", batch.Entities.Count);
             batch.Reply?.TrySetException(e);
-            return [];
+            return null;
         }
     }
 
-    private static async Task<NotUsed> HandOff(IActorRef aggregator, object command, TimeSpan timeout, ILoggingAdapter log)
+    /// <summary>Each command to the aggregator in turn (paced by its acknowledgements), then a notification's answer once kept.</summary>
+    private static async Task<NotUsed> HandOff(IActorRef aggregator, IngestMapper.Mapped? mapped, TaskCompletionSource<IngestOutcome>? reply,
+        TimeSpan timeout, ILoggingAdapter log)
     {
-        try { await aggregator.Ask<AggregatorCommands.EntitiesApplied>(command, timeout); }
+        if (mapped is null) return NotUsed.Instance;
+        foreach (var command in mapped.Commands)
+        {
+            try { await aggregator.Ask<AggregatorCommands.EntitiesApplied>(command, timeout); }
+            catch (AskTimeoutException)
+            {
+                // The proxy still delivers it (e.g. once a moved singleton is up): only the pacing is lost.
+                log.Warning("NGSI-LD ingest: the aggregator did not confirm a change within {0:0.#} s; going on", timeout.TotalSeconds);
+            }
+        }
+        if (reply is null) return NotUsed.Instance;
+        if (mapped.Commands.Count == 0) reply.TrySetResult(mapped.Outcome); // nothing taken: nothing to keep
+        else _ = AnswerOnceKeptAsync(aggregator, mapped.Outcome, reply, timeout);
+        return NotUsed.Instance;
+    }
+
+    /// <summary>
+    /// Completes a notification's answer once the aggregator confirms that what it handed over is in the database
+    /// (with persistence; at once without), or fails it with <see cref="IngestNotKeptException"/> (the endpoint says 503).
+    /// </summary>
+    private static async Task AnswerOnceKeptAsync(IActorRef aggregator, IngestOutcome outcome, TaskCompletionSource<IngestOutcome> reply, TimeSpan timeout)
+    {
+        try
+        {
+            switch (await aggregator.Ask<object>(AggregatorCommands.ConfirmKept.Instance, timeout))
+            {
+                case AggregatorCommands.Kept:
+                    reply.TrySetResult(outcome);
+                    break;
+                case AggregatorCommands.NotKept notKept:
+                    reply.TrySetException(new IngestNotKeptException(notKept.Reason));
+                    break;
+                case var other:
+                    reply.TrySetException(new InvalidOperationException($"unexpected answer to ConfirmKept: {other?.GetType().Name}"));
+                    break;
+            }
+        }
         catch (AskTimeoutException)
         {
-            // The proxy still delivers it (e.g. once a moved singleton is up): only the pacing is lost.
-            log.Warning("NGSI-LD ingest: the aggregator did not confirm a change within {0:0.#} s; going on", timeout.TotalSeconds);
+            reply.TrySetException(new IngestNotKeptException($"the database did not confirm the change within {timeout.TotalSeconds:0.#} s"));
         }
-        return NotUsed.Instance;
     }
 }

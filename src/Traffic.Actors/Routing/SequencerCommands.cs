@@ -38,6 +38,17 @@ public static class SequencerCommands
         public static readonly PublishConfirmed Instance = new();
     }
 
+    /// <summary>
+    /// A barrier: answered <see cref="Written"/> with <paramref name="Id"/> once every publish its sender handed over
+    /// before it is written (with persistence; at once without), or <see cref="NotWritten"/> when that cannot be
+    /// promised now (the journal is away, a forwarder dropped publishes). Local to a node, like <see cref="PublishAndConfirm"/>.
+    /// </summary>
+    public sealed record ConfirmWritten(long Id);
+
+    public sealed record Written(long Id);
+
+    public sealed record NotWritten(long Id, string Reason);
+
     /// <summary>Asks the sequencer (on this node) how numbering stands; answered with <see cref="Status"/>.</summary>
     public sealed record GetStatus
     {

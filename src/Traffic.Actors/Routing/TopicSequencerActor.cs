@@ -190,6 +190,12 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Terminated>(t => t.ActorRef.Equals(_journal), _ => JournalStopped());
         Receive<StreamJournal.Failed>(JournalFailed);
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(true, _journalProps is not null, null)));
+        Receive<SequencerCommands.ConfirmWritten>(c =>
+        {
+            // The journal writes in order: once what came before is written, so is every publish of this sender before it.
+            if (_journal is null) Sender.Tell(new SequencerCommands.Written(c.Id));
+            else _journal.Tell(new StreamJournal.AckWhenWritten(new SequencerCommands.Written(c.Id), Sender));
+        });
         Receive<SequencerCommands.Forwarded>(f =>
         {
             // Each number once, in order: a repeat is acknowledged again, one past a gap waits for the resend.
@@ -285,6 +291,7 @@ public sealed class TopicSequencerActor : ReceiveActor, IWithTimers, IWithStash
             Stash.UnstashAll();
         });
         Receive<SequencerCommands.PublishAndConfirm>(_ => Sender.Tell(new SequencerCommands.PublishRefused(JournalDownReason)));
+        Receive<SequencerCommands.ConfirmWritten>(c => Sender.Tell(new SequencerCommands.NotWritten(c.Id, JournalDownReason)));
         Receive<SequencerCommands.GetStatus>(_ => Sender.Tell(new SequencerCommands.Status(_started, true, _journalDownSince)));
         Receive<SequencerCommands.PublishEntities>(_ => { }); // the next scheduled UPDATE carries the whole list
         Receive<SequencerCommands.PublishData>(p =>

@@ -11,9 +11,11 @@ namespace Traffic.Host.Ingest;
 /// POST /ngsi-ld/notify: an NGSI-LD broker's notification (<c>{"type":"Notification","data":[entities]}</c>,
 /// normalized, concise or keyValues; application/json or application/ld+json; the @context in the
 /// body or a Link header is not needed: names are matched short). Protected by the publish API's key.
-/// The batch is offered to the ingest queue and answered as soon as it is mapped: 200 with how many
-/// entities were taken (200, not 202: Stellio counts only 200 as delivered; Orion-LD and Scorpio take
-/// any 2xx); 400 naming each refused entity's fault (the valid ones are still taken);
+/// The batch is offered to the ingest queue and answered once what it changed is applied and kept (with
+/// persistence: the city state saved and its ALERTs written, so a crash right after the answer loses
+/// nothing): 200 with how many entities were taken (200, not 202: Stellio counts only 200 as delivered;
+/// Orion-LD and Scorpio take any 2xx); 400 naming each refused entity's fault (the valid ones are still taken);
+/// 503 with Retry-After when it cannot be confirmed kept (the database away, or not in time);
 /// 429 when the queue is full (a flood), never held in memory. With SOURCES without ngsi-ld: 404 with a
 /// problem that says so and names the setting. docs/ngsi-ld.md.
 /// </summary>
@@ -24,7 +26,8 @@ public static class NotifyEndpoint
     /// <summary>How many refusals a 400 lists (the count is always whole).</summary>
     private const int ListedFaults = 20;
 
-    private static readonly TimeSpan MappingWait = TimeSpan.FromSeconds(10);
+    /// <summary>How long a notification waits to be mapped, applied and kept before it is answered 503.</summary>
+    private static readonly TimeSpan KeptWait = TimeSpan.FromSeconds(10);
 
     /// <summary>The notify endpoint; with the NGSI-LD source off (<see cref="ServiceOptions.Ingest"/> null), an answer that says so.</summary>
     public static void MapNgsiLdNotify(this IEndpointRouteBuilder app, ServiceOptions options)
@@ -98,8 +101,9 @@ public static class NotifyEndpoint
             }
 
             IngestOutcome outcome;
-            try { outcome = await reply.Task.WaitAsync(MappingWait, request.HttpContext.RequestAborted); }
-            catch (TimeoutException) { return Unavailable(response, log, "The notification was queued but not mapped in time; it will still be taken."); }
+            try { outcome = await reply.Task.WaitAsync(KeptWait, request.HttpContext.RequestAborted); }
+            catch (TimeoutException) { return Unavailable(response, log, "The notification was queued but not confirmed kept in time; send it again."); }
+            catch (IngestNotKeptException e) { return Unavailable(response, log, $"The notification was taken but could not be kept: {e.Message}; send it again."); }
             finally { if (reply.Task.IsCompleted) document.Dispose(); }
 
             if (outcome.Refused.Count == 0) return Results.Ok(new { taken = outcome.Taken, refused = 0 });

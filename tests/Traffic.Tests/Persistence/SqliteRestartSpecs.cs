@@ -113,6 +113,49 @@ public sealed class SqliteRestartSpecs(ITestOutputHelper output) : IAsyncLifetim
         _passed = true;
     }
 
+    /// <summary>
+    /// An NGSI-LD notification answered 200 is kept: the process killed right after the answer (no save interval
+    /// passes) comes back with the entities in its SNAPSHOT, and a client that resumes from before it gets the
+    /// ALERT it raised (a new high-severity accident), recovered.
+    /// </summary>
+    [Fact]
+    public async Task A_notification_answered_200_survives_a_kill_right_after_the_answer()
+    {
+        var settings = new Dictionary<string, string>(Quiet) { ["PERSISTENCE_PATH"] = Path.Combine(_directory, "traffic.db"), ["SOURCES"] = "ngsi-ld" };
+        var first = Own(await HostProcess.StartAsync("first", settings, _directory));
+        var client = Own(await TestClient.ConnectAsync(first.Ws("?topics=accidents")));
+        var (_, snapshot) = await client.ExpectGreetingAsync();
+        var before = snapshot.GetProperty("positions").GetProperty("accidents");
+        await client.DisposeAsync();
+
+        var request = new HttpRequestMessage(HttpMethod.Post, "/ngsi-ld/notify")
+        {
+            Content = new StringContent(Ingest.IngestPayloads.Read("notification-normalized.json"), System.Text.Encoding.UTF8, "application/ld+json"),
+        };
+        request.Headers.Add("X-Api-Key", HostProcess.ApiKey);
+        var answer = await first.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        await first.StopAsync(crash: true);
+
+        var second = Own(await HostProcess.StartAsync("second", settings, _directory));
+        var fresh = Own(await TestClient.ConnectAsync(second.Ws("?topics=cameras,accidents")));
+        var (_, saved) = await fresh.ExpectGreetingAsync();
+        var ids = saved.GetProperty("data").EnumerateObject()
+            .Where(topic => topic.Value.ValueKind == JsonValueKind.Array)
+            .SelectMany(topic => topic.Value.EnumerateArray().Select(e => e.GetProperty("id").GetString())).ToList();
+        Assert.Contains("urn:ngsi-ld:Camera:CAM-D1-017", ids);
+        Assert.Contains("urn:ngsi-ld:RoadAccident:HCMC-20261129-0042", ids);
+
+        var since = $"accidents:{before.GetProperty("epoch").GetString()}:{before.GetProperty("offset").GetInt64()}";
+        var back = Own(await TestClient.ConnectAsync(second.Ws($"?topics=accidents&since={since}")));
+        Assert.Equal("connection", (await back.NextAsync()).Type());
+        var resumed = await back.NextAsync();
+        Assert.Equal("RESUMED", resumed.Type());
+        Assert.True(resumed.GetProperty("topics").GetProperty("accidents").GetProperty("recovered").GetBoolean(), resumed.ToString());
+        var alert = await back.NextAsync(m => m.Type() == "ALERT");
+        Assert.Contains("HCMC-20261129-0042", alert.ToString());
+        _passed = true;
+    }
 
     private T Own<T>(T owned) where T : IAsyncDisposable
     {
