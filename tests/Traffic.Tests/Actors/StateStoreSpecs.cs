@@ -24,19 +24,27 @@ public sealed class StateStoreSpecs : PersistenceSpecKit
     private sealed class SaveCounter : ISnapshotStoreInterceptor
     {
         public volatile bool Failing;
-        private int _saved, _failed;
+        private int _saved, _failed, _started;
+        private volatile TaskCompletionSource? _held;
         public int Saved => Volatile.Read(ref _saved);
         public int Failed => Volatile.Read(ref _failed);
+        public int Started => Volatile.Read(ref _started);
 
-        public Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
+        /// <summary>Saves from now on wait until <see cref="Release"/>.</summary>
+        public void Hold() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
+
+        public async Task InterceptAsync(string persistenceId, SnapshotSelectionCriteria criteria)
         {
+            Interlocked.Increment(ref _started);
+            if (_held is { } held) await held.Task;
             if (Failing)
             {
                 Interlocked.Increment(ref _failed);
-                return Task.FromException(new InvalidOperationException("database away"));
+                throw new InvalidOperationException("database away");
             }
             Interlocked.Increment(ref _saved);
-            return Task.CompletedTask;
         }
     }
 
@@ -226,5 +234,83 @@ public sealed class StateStoreSpecs : PersistenceSpecKit
         }, Patience, TimeSpan.FromMilliseconds(50));
         StopAndWait(aggregator);
         Assert.Equal(["p1"], Ids(FullStateOf(Sys.ActorOf(StateStoreActor.Props())).Topics[Topic.Patterns]));
+    }
+
+    [Fact]
+    public void A_confirmation_is_answered_once_a_save_holding_every_change_before_it_succeeded()
+    {
+        var store = StartStore();
+        var asker = CreateTestProbe();
+        store.Tell(new StateStoreActor.ConfirmSaved(1), asker.Ref);
+        asker.ExpectMsg(new StateStoreActor.Saved(1), Patience); // nothing unsaved: at once
+
+        _saves.Hold();
+        store.Tell(Change(Topic.Cameras, Entity("c1", 1)));
+        store.Tell(new StateStoreActor.ConfirmSaved(2), asker.Ref);
+        AwaitCondition(() => _saves.Started == 1, Patience); // saved at once for it, not at the next interval
+        store.Tell(Change(Topic.Cameras, Entity("c1", 2))); // during the save: needs the next one
+        store.Tell(new StateStoreActor.ConfirmSaved(3), asker.Ref);
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // the save is held: nobody is told yet
+
+        _saves.Release();
+        asker.ExpectMsg(new StateStoreActor.Saved(2), Patience);
+        AwaitCondition(() => _saves.Started == 2, Patience); // the next save starts for the one still waiting
+        asker.ExpectMsg(new StateStoreActor.Saved(3), Patience);
+        StopAndWait(store);
+        var saved = FullStateOf(Sys.ActorOf(StateStoreActor.Props())).Topics[Topic.Cameras];
+        Assert.Equal("""{"id":"c1","value":2}""", Encoding.UTF8.GetString(saved.Single().Utf8Json));
+    }
+
+    [Fact]
+    public void A_confirmation_whose_save_fails_is_answered_not_saved()
+    {
+        var store = StartStore();
+        _saves.Failing = true;
+        store.Tell(Change(Topic.Cameras, Entity("c1", 1)));
+        store.Tell(new StateStoreActor.ConfirmSaved(7));
+        var refused = ExpectMsg<StateStoreActor.NotSaved>(Patience);
+        Assert.Equal(7, refused.Id);
+        Assert.Contains("database away", refused.Reason);
+    }
+
+    [Fact]
+    public void The_aggregator_confirms_a_change_kept_only_once_its_state_is_saved_and_its_ALERTs_written()
+    {
+        var sequencer = CreateTestProbe();
+        var aggregator = Sys.ActorOf(AggregatorActor.Props(sequencer.Ref, TopicSchedule.Default, stateStore: StateStoreActor.Props()));
+        aggregator.Tell(AggregatorQueries.GetSnapshot.Instance);
+        ExpectMsg<AggregatorQueries.SnapshotReady>(Patience); // started from the empty database
+
+        _saves.Hold();
+        var alert = new AggregatorCommands.ConditionalAlert("a1", AggregatorCommands.AlertCondition.NewEntity, "", 0, Encoding.UTF8.GetBytes("""{"id":"a1"}"""));
+        aggregator.Tell(new AggregatorCommands.UpsertEntities(Topic.Accidents, [Entity("a1", 1)], [alert]));
+        ExpectMsg<AggregatorCommands.EntitiesApplied>(Patience);
+        sequencer.ExpectMsg<SequencerCommands.PublishData>(Patience);
+        aggregator.Tell(AggregatorCommands.ConfirmKept.Instance);
+        var barrier = sequencer.ExpectMsg<SequencerCommands.ConfirmWritten>(Patience); // after the ALERT it covers
+        sequencer.Reply(new SequencerCommands.Written(barrier.Id));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // the ALERT is written, the state not yet saved
+
+        _saves.Release();
+        ExpectMsg<AggregatorCommands.Kept>(Patience);
+
+        // Saved, but the journal cannot write: not kept.
+        aggregator.Tell(new AggregatorCommands.ReplaceTopic(Topic.Cameras, [Entity("c1", 1)]));
+        aggregator.Tell(AggregatorCommands.ConfirmKept.Instance);
+        barrier = sequencer.ExpectMsg<SequencerCommands.ConfirmWritten>(Patience);
+        sequencer.Reply(new SequencerCommands.NotWritten(barrier.Id, "the database is unreachable"));
+        Assert.Equal("the database is unreachable", ExpectMsg<AggregatorCommands.NotKept>(Patience).Reason);
+    }
+
+    [Fact]
+    public void Without_persistence_the_aggregator_confirms_once_the_sequencer_has_taken_what_came_before()
+    {
+        var sequencer = CreateTestProbe();
+        var aggregator = Sys.ActorOf(AggregatorActor.Props(sequencer.Ref, TopicSchedule.Default));
+        aggregator.Tell(AggregatorCommands.ConfirmKept.Instance);
+        var barrier = sequencer.ExpectMsg<SequencerCommands.ConfirmWritten>(Patience);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        sequencer.Reply(new SequencerCommands.Written(barrier.Id));
+        ExpectMsg<AggregatorCommands.Kept>(Patience);
     }
 }
