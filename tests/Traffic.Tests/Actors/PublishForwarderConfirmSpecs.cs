@@ -59,6 +59,41 @@ public sealed class PublishForwarderConfirmSpecs : TestKit
     }
 
     [Fact]
+    public void A_barrier_is_answered_once_every_publish_before_it_is_acknowledged_and_at_once_when_none_waits()
+    {
+        var asker = CreateTestProbe();
+        _forwarder.Tell(new SequencerCommands.ConfirmWritten(1), asker.Ref);
+        asker.ExpectMsg(new SequencerCommands.Written(1)); // nothing waits for the sequencer
+
+        _forwarder.Tell(Alert("p1"));
+        _forwarder.Tell(Alert("p2"));
+        _forwarder.Tell(new SequencerCommands.ConfirmWritten(2), asker.Ref);
+        _forwarder.Tell(Alert("p3")); // after the barrier: not waited for
+        var first = _sequencer.ExpectMsg<SequencerCommands.Forwarded>();
+        _sequencer.ReceiveN(2);
+        _forwarder.Tell(new SequencerCommands.ForwardedUpTo(first.Origin, 1));
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        _forwarder.Tell(new SequencerCommands.ForwardedUpTo(first.Origin, 2));
+        asker.ExpectMsg(new SequencerCommands.Written(2));
+    }
+
+    [Fact]
+    public void A_barrier_over_publishes_dropped_unacknowledged_is_refused()
+    {
+        var asker = CreateTestProbe();
+        _forwarder.Tell(Alert("first"));
+        _forwarder.Tell(new SequencerCommands.ConfirmWritten(9), asker.Ref);
+        for (var i = 1; i < PublishForwarderActor.MaxPending; i++) _forwarder.Tell(Alert($"p{i}"));
+        _sequencer.ReceiveN(PublishForwarderActor.MaxPending, TimeSpan.FromSeconds(30));
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        _forwarder.Tell(Alert("overflow")); // the oldest, which the barrier covers, is dropped
+        var refused = asker.ExpectMsg<SequencerCommands.NotWritten>(TimeSpan.FromSeconds(15));
+        Assert.Equal(9, refused.Id);
+        Assert.Contains("sequencer", refused.Reason);
+    }
+
+    [Fact]
     public void A_publish_dropped_unacknowledged_is_refused()
     {
         var publisher = CreateTestProbe();

@@ -94,6 +94,29 @@ public sealed class SequencerPersistenceSpecs : PersistenceSpecKit
     }
 
     [Fact]
+    public async Task A_barrier_is_answered_once_every_publish_before_it_is_written_and_refused_while_the_journal_is_down()
+    {
+        var sequencer = StartSequencer();
+        var gate = new JournalGate();
+        await Journal.OnWrite.SetInterceptorAsync(gate);
+        var publisher = CreateTestProbe();
+        sequencer.Tell(Alert(Topic.Accidents, "a1"), publisher.Ref);
+        sequencer.Tell(new SequencerCommands.ConfirmWritten(5), publisher.Ref);
+        AwaitCondition(() => gate.Held > 0, Patience); // a1 being written
+        publisher.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        gate.Open();
+        Assert.Equal("a1", NextPublished().Marker);
+        publisher.ExpectMsg(new SequencerCommands.Written(5), Patience);
+
+        await Journal.OnWrite.Fail();
+        sequencer.Tell(Alert(Topic.Accidents, "lost"));
+        AwaitStatus(sequencer, s => s.JournalDownSince is not null);
+        sequencer.Tell(new SequencerCommands.ConfirmWritten(6), publisher.Ref);
+        publisher.ExpectMsg(new SequencerCommands.NotWritten(6, TopicSequencerActor.JournalDownReason), Patience);
+    }
+
+    [Fact]
     public void A_forwarded_publish_is_acknowledged_once_written_and_a_repeat_after_what_is_being_written()
     {
         var sequencer = StartSequencer();

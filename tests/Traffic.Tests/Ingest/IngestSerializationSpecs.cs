@@ -47,5 +47,8 @@ public sealed class IngestSerializationSpecs() : TestKit(BootstrapSetup.Create()
         Assert.Equal(["urn:ngsi-ld:RoadAccident:1", "urn:ngsi-ld:RoadAccident:ü"], removal.Ids);
 
         Assert.Same(AggregatorCommands.EntitiesApplied.Instance, RoundTrip(AggregatorCommands.EntitiesApplied.Instance));
+        Assert.Same(AggregatorCommands.ConfirmKept.Instance, RoundTrip(AggregatorCommands.ConfirmKept.Instance));
+        Assert.Same(AggregatorCommands.Kept.Instance, RoundTrip(AggregatorCommands.Kept.Instance));
+        Assert.Equal("the database is unreachable (ü)", RoundTrip(new AggregatorCommands.NotKept("the database is unreachable (ü)")).Reason);
     }
 }
