@@ -6,7 +6,8 @@
 #
 #   bash bench/run.sh [--smoke] [--scenario NAME[,NAME..]] [--targets plain,node,ours] [--rounds K]
 #                     [--no-build] [--out DIR] [--server NAME='COMMAND'] [--port-base P] [--no-loadgen-inline]
-#                     [--soak-seconds S] [-- LOADGEN_ARGS...]
+#                     [--soak-seconds S] [--ready-to-run] [-- LOADGEN_ARGS...]
+#   --ready-to-run: ours from a ReadyToRun publish (linux-x64, framework-dependent) in its own folder.
 #   durable-publish (PERSISTENCE none, sqlite, postgres interleaved) and restart-storm / restart-storm-kill
 #   (SQLite, SIGTERM / SIGKILL in the middle) run the service only.
 #
@@ -27,11 +28,12 @@ OUT=""
 PORT=${BENCH_PORT_BASE:-5400}
 LOADGEN_INLINE=1
 SOAK_SECONDS=${SOAK_SECONDS:-600}
+READY_TO_RUN=0
 declare -A CUSTOM=()
 LOADGEN_EXTRA=()
 ORIG_ARGS="$*"
 
-usage() { sed -n '2,14p' "$HERE/$(basename "${BASH_SOURCE[0]}")" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$HERE/$(basename "${BASH_SOURCE[0]}")" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT="$2"; shift ;;
     --port-base) PORT="$2"; shift ;;
     --soak-seconds) SOAK_SECONDS="$2"; shift ;;
+    --ready-to-run) READY_TO_RUN=1 ;;
     --server) CUSTOM["${2%%=*}"]="${2#*=}"; shift ;;
     --) shift; LOADGEN_EXTRA=("$@"); break ;;
     -h|--help) usage; exit 0 ;;
@@ -88,6 +91,11 @@ log() { echo "[$(date +%H:%M:%S)] $*"; }
 PLAIN_DLL="$HERE/Baselines/PlainAspNet/bin/Release/net10.0/PlainAspNet.dll"
 NODE_DIR="$HERE/Baselines/node-ws"
 OURS_DLL="$ROOT/src/Traffic.Host/bin/Release/net10.0/Traffic.Host.dll"
+# --ready-to-run: the service's code precompiled (ReadyToRun is a publish-time feature and needs a
+# runtime identifier), so a fresh server starts without JIT-compiling its hot paths. Its own folder:
+# the ordinary build above is left as it is.
+OURS_R2R_DIR="$ROOT/src/Traffic.Host/bin/ReadyToRun"
+[[ $READY_TO_RUN -eq 1 ]] && OURS_DLL="$OURS_R2R_DIR/Traffic.Host.dll"
 LOADGEN_DLL="$HERE/LoadGen/bin/Release/net10.0/LoadGen.dll"
 
 IFS=',' read -r -a TARGET_LIST <<< "$TARGETS"
@@ -107,7 +115,13 @@ build() {
             || { cat "$LOGDIR/npm-ci.log" >&2; echo "run.sh: npm ci for the node baseline failed" >&2; exit 1; }
         fi ;;
       ours)
-        if [[ -f "$ROOT/src/Traffic.Host/Traffic.Host.csproj" ]]; then
+        if [[ -f "$ROOT/src/Traffic.Host/Traffic.Host.csproj" && $READY_TO_RUN -eq 1 ]]; then
+          log "publishing src/Traffic.Host (Release, linux-x64, ReadyToRun) into $OURS_R2R_DIR"
+          dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$OURS_R2R_DIR" \
+            -p:CustomAfterMicrosoftCommonTargets="$HERE/ReadyToRun.targets" \
+            "$ROOT/src/Traffic.Host/Traffic.Host.csproj" -nologo -v q > "$LOGDIR/build-ours.log" 2>&1 \
+            || log "WARNING: the ReadyToRun publish of src/Traffic.Host failed (see $LOGDIR/build-ours.log)"
+        elif [[ -f "$ROOT/src/Traffic.Host/Traffic.Host.csproj" ]]; then
           log "building src/Traffic.Host (Release)"
           dotnet build -c Release "$ROOT/src/Traffic.Host/Traffic.Host.csproj" -nologo -v q > "$LOGDIR/build-ours.log" 2>&1 \
             || log "WARNING: src/Traffic.Host did not build (see $LOGDIR/build-ours.log)"
@@ -126,7 +140,7 @@ for t in "${TARGET_LIST[@]}"; do
     plain) [[ -f "$PLAIN_DLL" ]] && RUNNABLE+=("$t") || { echo "run.sh: plain baseline not built ($PLAIN_DLL)" >&2; exit 1; } ;;
     node) command -v node > /dev/null && [[ -d "$NODE_DIR/node_modules/ws" ]] && RUNNABLE+=("$t") \
             || { echo "run.sh: node or the ws package is missing for the node baseline" >&2; exit 1; } ;;
-    ours) if [[ -f "$OURS_DLL" ]]; then RUNNABLE+=("$t"); else log "SKIP ours: $OURS_DLL does not exist (build src/Traffic.Host in Release first)"; fi ;;
+    ours) if [[ -f "$OURS_DLL" ]]; then RUNNABLE+=("$t"); else log "SKIP ours: $OURS_DLL does not exist (build src/Traffic.Host in Release first; with --ready-to-run, run once without --no-build)"; fi ;;
     *) if [[ -n "${CUSTOM[$t]:-}" ]]; then RUNNABLE+=("$t"); else echo "run.sh: unknown target '$t' (use --server $t='COMMAND')" >&2; exit 64; fi ;;
   esac
 done
@@ -403,6 +417,7 @@ is_service_only() { [[ "$1" == durable-publish || "$1" == restart-storm* ]]; }
 
 log "stamp $STAMP; targets: ${RUNNABLE[*]} (subject $SUBJECT); scenarios: ${JOBS[*]}; rounds $ROUNDS"
 log "pinning: $PINNING; fd limit $FDS; commit ${COMMIT:-none}; results in $OUT"
+[[ $READY_TO_RUN -eq 1 ]] && log "ours: ReadyToRun publish $OURS_DLL"
 T0=$SECONDS
 if [[ $SMOKE -eq 1 ]]; then
   # Smoke: one server per target runs every scenario once; slot 1 pairs the subject with each baseline.

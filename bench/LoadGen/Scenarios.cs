@@ -96,9 +96,10 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         if (!await ConnectSubscribersAsync(pool, n, _ => CamerasMask, res)) return res;
 
         Dictionary<string, object?>? best = null;
+        var cpu = new ServerCpuTotal(); // over the sustained (passed) steps: those the deliveries/s figure is judged on
         for (var i = 0; i < rates.Length; i++)
         {
-            var row = await RunStepAsync(pool, i + 1, $"{rates[i]:0.###} pub/s x {n} subs", rates[i], secs, _ => 0);
+            var row = await RunStepAsync(pool, i + 1, $"{rates[i]:0.###} pub/s x {n} subs", rates[i], secs, _ => 0, cpuOfPassed: cpu);
             res.Steps.Add(row);
             if (!(bool)row["pass"]!) break;
             best = row;
@@ -108,6 +109,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             res.Notes.Add($"the load generator used {lg}% of its core in the last step: the limit found may be the load generator's, not the server's");
         res.Metric("maxSustainedDeliveriesPerSec", best?["deliveredPerSec"], "deliveries/s", "higher");
         res.Metric("p99MsAtMaxSustained", best?["p99Ms"], "ms", "lower", headline: false);
+        log("fanout: " + cpu.Report(res, "the steps that passed"));
         res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
         if (best is null) res.Notes.Add("no step passed (>= 98 % delivered and p99 < 1 s)");
         return res;
@@ -175,6 +177,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
 
         var rates = new List<double>();
         var p99s = new List<double>();
+        var cpu = new ServerCpuTotal(); // over the measured bursts (2..), as the deliveries/s median
         for (var b = 1; b <= bursts; b++)
         {
             var step = _tracker.Begin($"burst #{b}", m, pool.Conns.Count);
@@ -192,7 +195,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             var lat = step.MergedLatency();
             var warmUp = b == 1;
             if (!warmUp && perSec is { } r) { rates.Add(r); if (Ms(lat.Quantile(0.99)) is { } p) p99s.Add(p); }
-            res.Steps.Add(new Dictionary<string, object?>
+            var window = CpuWindow.Of(cpu0, cpu1, delivered); // from before the first POST to the end of the drain
+            if (!warmUp) cpu.Add(window);
+            var row = new Dictionary<string, object?>
             {
                 ["step"] = b, ["name"] = warmUp ? $"burst #{b} of {m} to {n} (warm-up)" : $"burst #{b} of {m} to {n}",
                 ["subscribers"] = pool.Conns.Count, ["expected"] = expected, ["delivered"] = delivered,
@@ -200,7 +205,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
                 ["p50Ms"] = Ms(lat.Quantile(0.5)), ["p99Ms"] = Ms(lat.Quantile(0.99)),
                 ["serverCpuPct"] = ProcStats.CpuPercent(cpu0, cpu1), ["serverRssMB"] = Mb(cpu1?.RssKb),
                 ["pass"] = delivered == expected,
-            });
+            };
+            window.AddTo(row);
+            res.Steps.Add(row);
             log($"burst #{b}{(warmUp ? " (warm-up)" : "")}: {delivered}/{expected} in {seconds:0.000} s = {perSec} deliveries/s");
             await Task.Delay(TimeSpan.FromSeconds(o.Smoke ? 0.2 : 1));
         }
@@ -208,6 +215,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         p99s.Sort();
         res.Metric("burstDeliveriesPerSecMedian", rates.Count > 0 ? rates[rates.Count / 2] : null, "deliveries/s", "higher");
         res.Metric("burstP99MsMedian", p99s.Count > 0 ? p99s[p99s.Count / 2] : null, "ms", "lower", headline: false);
+        log("burst: " + cpu.Report(res, bursts > 2 ? $"bursts 2-{bursts}" : bursts == 2 ? "burst 2" : "no burst after the warm-up"));
         res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
         if (res.Steps.Any(s => !(bool)s["pass"]!)) res.Notes.Add("a burst did not reach every subscriber in full");
         return res;
@@ -224,6 +232,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         if (!await ConnectSubscribersAsync(pool, n, _ => CamerasMask, res)) return res;
 
         var toLast = new List<double>();
+        var cpu = new ServerCpuTotal(); // summed over the publishes: one alone is a few 10 ms ticks
         for (var r = 1; r <= rounds; r++)
         {
             var step = _tracker.Begin($"one-to-all #{r}", 1, pool.Conns.Count);
@@ -239,7 +248,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             var lat = step.MergedLatency();
             double? lastMs = delivered > 0 ? Math.Round((last - sentAt) * 1000.0 / Stopwatch.Frequency, 2) : null;
             if (delivered == expected && lastMs is { } lm) toLast.Add(lm);
-            res.Steps.Add(new Dictionary<string, object?>
+            var window = CpuWindow.Of(cpu0, cpu1, delivered); // from before the POST to the end of the drain
+            cpu.Add(window);
+            var row = new Dictionary<string, object?>
             {
                 ["step"] = r, ["name"] = $"publish #{r} to {n}",
                 ["subscribers"] = pool.Conns.Count, ["expected"] = expected, ["delivered"] = delivered,
@@ -249,7 +260,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
                 ["lastMs"] = lastMs,
                 ["serverCpuPct"] = ProcStats.CpuPercent(cpu0, cpu1), ["serverRssMB"] = Mb(cpu1?.RssKb),
                 ["pass"] = delivered == expected,
-            });
+            };
+            window.AddTo(row);
+            res.Steps.Add(row);
             log($"one-to-all #{r}: {delivered}/{expected} delivered, last after {lastMs} ms");
             await Task.Delay(200);
         }
@@ -257,6 +270,7 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         res.Metric("timeToLastMsMedian", toLast.Count > 0 ? toLast[toLast.Count / 2] : null, "ms", "lower");
         res.Metric("timeToLastMsMin", toLast.Count > 0 ? toLast[0] : null, "ms", "lower", headline: false);
         res.Metric("timeToLastMsMax", toLast.Count > 0 ? toLast[^1] : null, "ms", "lower", headline: false);
+        log("one-to-all: " + cpu.Report(res, $"{rounds} publishes"));
         if (toLast.Count < rounds) res.Notes.Add($"{rounds - toLast.Count} of {rounds} publishes did not reach every subscriber within {o.DrainMax} s");
         res.Ok = res.Steps.Any(s => (long)s["delivered"]! > 0);
         return res;
@@ -512,8 +526,9 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
     }
 
     /// <param name="measured">Which subscribers count (expected, delivered, lost); all when null.</param>
+    /// <param name="cpuOfPassed">Gets this step's server CPU window if the step passes.</param>
     private async Task<Dictionary<string, object?>> RunStepAsync(ClientPool pool, int index, string name, double rate, double seconds, Func<int, int> topicOf,
-        Func<Conn, bool>? measured = null)
+        Func<Conn, bool>? measured = null, ServerCpuTotal? cpuOfPassed = null)
     {
         var capacity = (int)Math.Ceiling(rate * seconds);
         var conns = measured is null ? pool.Conns : pool.Conns.Where(measured).ToList();
@@ -536,6 +551,8 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
         await DrainAsync(step, expected);
         // CPU over publishing + draining: the work this step's messages caused.
         var cpu1 = ProcStats.Read(o.ServerPid);
+        // Deliveries of the same window (every subscriber's, read or not: the server did that work).
+        var cpuWindow = CpuWindow.Of(cpu0, cpu1, step.TotalReceived());
         var self1 = ProcStats.Self();
         expected = conns.Sum(c => step.ExpectedFor(c.TopicMask));
         long bytes1 = pool.Conns.Sum(c => c.Bytes), frames1 = pool.Conns.Sum(c => c.Frames);
@@ -582,8 +599,10 @@ public sealed partial class Scenarios(Options o, Publisher pub, Action<string> l
             ["loadgenCpuPct"] = ProcStats.CpuPercent(self0, self1), ["loadgenGen0"] = GC.CollectionCount(0) - gc0,
             ["pass"] = pass,
         };
+        cpuWindow.AddTo(row);
+        if (pass) cpuOfPassed?.Add(cpuWindow);
         log($"  step {index} [{name}]: {deliveryPct}% delivered, {row["deliveredPerSec"]} deliveries/s (expected {row["expectedPerSec"]}), " +
-            $"lost {lost}, dup {dups}, p50 {row["p50Ms"]} ms, p99 {p99} ms, max {row["maxMs"]} ms, server CPU {row["serverCpuPct"]}%, loadgen CPU {row["loadgenCpuPct"]}% -> {(pass ? "PASS" : "FAIL")}");
+            $"lost {lost}, dup {dups}, p50 {row["p50Ms"]} ms, p99 {p99} ms, max {row["maxMs"]} ms, server CPU {row["serverCpuPct"]}% ({row["serverCpuUsPerDelivery"]} us/delivery), loadgen CPU {row["loadgenCpuPct"]}% -> {(pass ? "PASS" : "FAIL")}");
         return row;
     }
 

@@ -23,7 +23,7 @@ public static partial class Summary
         "duplicatesBefore", "duplicatesAfter", "duplicatesAcross", "unknownToWitness", "outOfOrder", "resumedTrue", "resumedFalse", "resumedMissing",
         "notRecoveredReasons", "snapshotsAfterReconnect", "resumedAgain", "closedAfterReconnect", "notCaughtUp", "reconnectSeconds", "recoverP50Ms", "recoverP99Ms", "recoverMaxMs",
         "serverRssPeakMB", "serverRssEndMB", "slowReaders", "slowReadersStillOpen", "serverConflated", "serverDropped",
-        "avgFrameBytes", "serverCpuPct", "serverRssMB", "loadgenCpuPct", "loadgenGen0", "pass", "firstError",
+        "avgFrameBytes", "serverCpuPct", "serverCpuMs", "serverCpuUsPerDelivery", "serverRssMB", "loadgenCpuPct", "loadgenGen0", "pass", "firstError",
     ];
 
     public static int Write(Options o)
@@ -97,6 +97,7 @@ public static partial class Summary
             sb.AppendLine();
         }
 
+        ServerCpuPerDelivery(sb, results, subject);
         SlowReadersAgainstReference(sb, results);
         Persistence(sb, results, records);
 
@@ -161,6 +162,8 @@ public static partial class Summary
                 (IDictionary<string, object?>)r["data"]!.AsObject().ToDictionary(kv => kv.Key, kv => (object?)Cell(kv.Value))))
             .ToList();
         sb.AppendLine("## Steps").AppendLine();
+        if (steps.Any(s => s.Item4.TryGetValue("serverCpuUsPerDelivery", out var v) && v is not null))
+            sb.AppendLine(ServerCpuLegend).AppendLine();
         sb.AppendLine(StepTable(steps));
         sb.AppendLine("## Results").AppendLine();
         sb.AppendLine("| target | round | slot | ok | metric | value | notes |");
