@@ -1,4 +1,6 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/Micro -- --filter '*'   (BenchmarkDotNet's own arguments)
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// dotnet run -c Release --project bench/Micro -- send-allocations   (bytes allocated per delivery, no BenchmarkDotNet)
+if (args is ["send-allocations"]) Bench.Micro.SendPathAllocations.Run();
+else BenchmarkSwitcher.FromAssembly(typeof(Bench.Micro.Payloads).Assembly).Run(args);

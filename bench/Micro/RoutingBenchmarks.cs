@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
 using Traffic.Actors.Routing;
+using Traffic.Actors.Transport;
 
 namespace Bench.Micro;
 
@@ -15,6 +16,7 @@ public class RoutingBenchmarks
 {
     private sealed class CountingSocket(Counter counter) : IClientSocket
     {
+        public string RemoteAddress => "bench";
         public void Start(IActorRef connection) { }
         public bool TrySend(ServerFrame frame) { counter.Increment(); return true; }
         public void Close(int status, string reason) { }

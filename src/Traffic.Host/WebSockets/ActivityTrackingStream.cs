@@ -4,10 +4,21 @@ namespace Traffic.Host.WebSockets;
 
 /// <summary>
 /// A <see cref="SocketStream"/> over any other stream (the standard path: the stream that
-/// ASP.NET Core's upgrade hands out). Held writes are copied into one buffer and written out together.
+/// ASP.NET Core's upgrade hands out), which the WebSocket writes every frame through. Held writes
+/// (<see cref="HoldWrites"/>) are copied into one buffer and written out together.
 /// </summary>
 public sealed class ActivityTrackingStream(Stream inner) : SocketStream
 {
+    /// <summary>Bytes held back are written out once they reach this size, held or not.</summary>
+    public const int MaxHeldBytes = 16 * 1024;
+
+    /// <summary>
+    /// Set by the sender just before a write when another frame is already queued behind it: while
+    /// it is, writes are held and leave together with the first write made without it (one write
+    /// to the connection for a backlog). The WebSocket serializes its writes under its send lock.
+    /// </summary>
+    public bool HoldWrites { get; set; }
+
     private byte[]? _held;
     private int _heldLength;
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Pipelines;
 
 namespace Traffic.Host.WebSockets;
@@ -6,12 +7,25 @@ namespace Traffic.Host.WebSockets;
 /// <summary>
 /// A connection's transport pipes as the WebSocket's stream (the direct path). A zero-byte read
 /// waits for data without taking a buffer or consuming anything, so an idle WebSocket holds no
-/// receive memory; held writes stay in the pipe unflushed until the first write that is not held.
-/// It writes frames itself (<see cref="SocketStream.SendFramesInstead"/>) straight into the pipe.
+/// receive memory.
+/// <para>
+/// Two writers share the transport's <see cref="PipeWriter"/>, which takes one writer at a time:
+/// the socket's drain, which writes its data frames itself (<see cref="WriteTextFrame"/>, RFC 6455
+/// server frames, one flush per batch), and the runtime's WebSocket, which still writes the control
+/// frames (PONG answers to client PINGs, keep-alive PINGs, the CLOSE frame) through
+/// <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>. Each holds <see cref="EnterAsync"/>'s
+/// gate across its writes and its flush (a flush can wait on a slow client), so no frame is ever
+/// interleaved inside another and the pipe never has two writers.
+/// </para>
 /// </summary>
 public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
 {
-    public override bool WritesFrames => true;
+    /// <summary>The longest header of a server frame: 2 bytes and a 64-bit length (servers do not mask).</summary>
+    public const int MaxHeaderBytes = 10;
+
+    // An uncontended WaitAsync completes at once with a cached task: no allocation per batch.
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private volatile bool _disposed;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
@@ -29,23 +43,65 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
         return Noticed(length); // 0 only at the end of the stream
     }
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    /// <summary>Waits for the writer's turn; <see cref="Exit"/> gives it back (after the flush).</summary>
+    public Task EnterAsync() => _writer.WaitAsync();
+
+    /// <summary>Gives the turn taken with <see cref="EnterAsync"/> back.</summary>
+    public void Exit() => _writer.Release();
+
+    /// <summary>
+    /// Writes one final text frame (RSV1 set when <paramref name="deflated"/>, RFC 7692) into the pipe,
+    /// unflushed. Only with the turn (<see cref="EnterAsync"/>); <see cref="FlushFramesAsync"/> sends what was written.
+    /// </summary>
+    public void WriteTextFrame(ReadOnlySpan<byte> payload, bool deflated)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this); // aborted: nothing more goes out
         var output = transport.Output;
-        if (TakeFramesInstead(source.Span, out var frames))
-        {
-            Span<byte> header = stackalloc byte[10];
-            foreach (var frame in frames)
-            {
-                output.Write(header[..TextFrameHeader(header, frame.Payload.Length, frame.Deflated)]);
-                output.Write(frame.Payload);
-            }
-        }
-        else output.Write(source.Span);
-        return HoldWrites && output.UnflushedBytes < MaxHeldBytes ? ValueTask.CompletedTask : FlushAsync(output, cancellationToken);
+        output.Advance(TextFrameHeader(output.GetSpan(MaxHeaderBytes), payload.Length, deflated));
+        output.Write(payload);
     }
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => FlushAsync(transport.Output, cancellationToken).AsTask();
+    /// <summary>Sends what <see cref="WriteTextFrame"/> wrote. Only with the turn.</summary>
+    public ValueTask FlushFramesAsync() => FlushAsync(transport.Output, CancellationToken.None);
+
+    /// <summary>The header of a final, unmasked text frame of <paramref name="length"/> bytes, RSV1 set when deflated (RFC 6455 5.2).</summary>
+    public static int TextFrameHeader(Span<byte> header, int length, bool deflated)
+    {
+        header[0] = (byte)(deflated ? 0x80 | 0x40 | 0x01 : 0x80 | 0x01); // FIN, (RSV1,) text
+        if (length <= 125) { header[1] = (byte)length; return 2; }
+        if (length <= ushort.MaxValue)
+        {
+            header[1] = 126;
+            BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)length);
+            return 4;
+        }
+        header[1] = 127;
+        BinaryPrimitives.WriteUInt64BigEndian(header[2..], (ulong)length);
+        return 10;
+    }
+
+    /// <summary>The runtime's writes (control frames: each written whole in one call), flushed at once, in turn with the drain.</summary>
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            transport.Output.Write(source.Span);
+            await FlushAsync(transport.Output, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try { await FlushAsync(transport.Output, cancellationToken).ConfigureAwait(false); }
+        finally { _writer.Release(); }
+    }
 
     private static async ValueTask FlushAsync(PipeWriter output, CancellationToken cancellationToken)
     {
@@ -59,6 +115,7 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
     {
         if (disposing)
         {
+            _disposed = true;
             transport.Input.CancelPendingRead();
             transport.Output.CancelPendingFlush();
         }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using Traffic.Actors.Connections;
 using Traffic.Actors.Protocol;
@@ -12,12 +11,13 @@ namespace Traffic.Host.WebSockets;
 /// <para>
 /// <see cref="TrySend"/> only enqueues, so a publish to N sockets costs the publisher N enqueues
 /// (and <see cref="Offer"/> leaves even the start of the drain to a publisher that has more to queue).
-/// The drain sends everything queued with writes held back while more frames follow, so frames
-/// that piled up while the socket waited its turn leave in one write: the busier the server, the
-/// fewer writes per frame. On the direct path they also go through the WebSocket in batches (up
-/// to <see cref="MaxBatchFrames"/> frames as one empty message that the stream replaces with them,
-/// <see cref="SocketStream.SendFramesInstead"/>): one lock, one call and no copy into the runtime's
-/// buffer per batch instead of per frame.
+/// The drain sends everything queued in batches, so frames that piled up while the socket waited
+/// its turn leave in one write: the busier the server, the fewer writes per frame. On the direct
+/// path (<see cref="DuplexPipeStream"/>) the drain writes the frames itself, RFC 6455 server frames
+/// straight into the connection's pipe, one flush per batch of up to <see cref="MaxBatchFrames"/>
+/// frames, in turn with the runtime WebSocket's control frames; the runtime sends no data frame
+/// there. On the standard path each frame goes through <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>,
+/// with writes held while more follow (<see cref="ActivityTrackingStream.HoldWrites"/>).
 /// </para>
 /// <para>
 /// A client falls behind when its queue reaches a bound (frames or bytes). Until then every frame
@@ -36,17 +36,18 @@ namespace Traffic.Host.WebSockets;
 /// <param name="onConflated">Told of each waiting UPDATE dropped for a newer one of its topic (for the metrics); called under the writer's lock, so it must be cheap.</param>
 /// <param name="compression">
 /// Set when the client negotiated permessage-deflate (and <paramref name="stream"/> is the socket's own): frames of at least
-/// its threshold go out as the frame's shared compressed bytes (<see cref="ServerFrame.Deflated"/>), written by the stream in
-/// place of an empty message (<see cref="SocketStream.SendFramesInstead"/>); the runtime itself never compresses.
+/// its threshold go out as the frame's shared compressed bytes (<see cref="ServerFrame.Deflated"/>), written by the drain
+/// with RSV1 set (<see cref="DuplexPipeStream.WriteTextFrame"/>); the runtime itself never compresses.
 /// </param>
 public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int queueLimit, long queueByteLimit = long.MaxValue,
     Action<Exception>? onFault = null, Action<ServerFrame>? onConflated = null, FrameCompressor? compression = null) : IThreadPoolWorkItem
 {
-    private const WebSocketMessageFlags Uncompressed = WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression;
-
-    /// <summary>At most this many frames, and (beyond the first) this many bytes, go through the WebSocket as one batch.</summary>
+    /// <summary>
+    /// At most this many frames, and (beyond the first) this many bytes, are written to the pipe as one
+    /// batch (one flush): bounds how long the drain holds the pipe before a PONG or PING may pass.
+    /// </summary>
     private const int MaxBatchFrames = 64;
-    private const int MaxBatchBytes = SocketStream.MaxHeldBytes;
+    private const int MaxBatchBytes = 16 * 1024;
 
     private enum Next { Frame, Idle, Close, Stop }
 
@@ -146,12 +147,28 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
 
     // Runs detached (`_ = DrainAsync()`): it must never let an exception escape, or the writer
     // would stay "draining" forever, Finished would never complete and the connection never be released.
+    // One async method for the whole drain (no nested awaited method): a drain that completes at once allocates nothing.
     private async Task DrainAsync()
     {
         Next next;
         try
         {
-            if (stream is { WritesFrames: true } framing) next = await DrainInBatchesAsync(framing).ConfigureAwait(false);
+            if (stream is DuplexPipeStream pipe)
+                while (true)
+                {
+                    // The direct path: each batch written into the pipe and flushed with the pipe's turn held.
+                    await pipe.EnterAsync().ConfigureAwait(false);
+                    try
+                    {
+                        next = WriteBatch(pipe);
+                        if (next != Next.Frame) break;
+                        await pipe.FlushFramesAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        pipe.Exit();
+                    }
+                }
             else
                 while ((next = TakeNext(out var frame)) == Next.Frame)
                     await socket.SendAsync(Outgoing(frame).Payload, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
@@ -170,34 +187,42 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     }
 
     /// <summary>
-    /// The direct path: what is queued leaves in batches, each one pass through the WebSocket (one
-    /// empty message the stream replaces with the batch's frames, see <see cref="SocketStream.SendFramesInstead"/>).
+    /// The direct path, with the pipe's turn held: up to <see cref="MaxBatchFrames"/> waiting frames (at
+    /// least one, then no more than <see cref="MaxBatchBytes"/>) written into the pipe, unflushed; or the
+    /// end of this drain. Each frame is taken under the lock and written outside it, so a publisher
+    /// offering to this socket never waits on a copy or on the first deflate of a frame.
     /// </summary>
-    private async Task<Next> DrainInBatchesAsync(SocketStream framing)
+    private Next WriteBatch(DuplexPipeStream pipe)
     {
-        var frames = ArrayPool<ServerFrame>.Shared.Rent(MaxBatchFrames);
-        var outgoing = ArrayPool<OutgoingFrame>.Shared.Rent(MaxBatchFrames);
-        Next next;
-        while ((next = TakeBatch(frames, out var count)) == Next.Frame)
+        var count = 0;
+        long bytes = 0;
+        while (true)
         {
-            for (var i = 0; i < count; i++) outgoing[i] = Outgoing(frames[i]); // deltas and deflating outside the lock
-            framing.SendFramesInstead(outgoing, count);
-            await socket.SendAsync(ReadOnlyMemory<byte>.Empty, WebSocketMessageType.Text, Uncompressed, CancellationToken.None).ConfigureAwait(false);
+            ServerFrame frame;
+            lock (_gate)
+            {
+                if (count == MaxBatchFrames || _queue is not { } queue || !queue.TryPeekLength(out var length)
+                    || (count > 0 && bytes + length > MaxBatchBytes))
+                    return count > 0 ? Next.Frame : QueueEmptied();
+                queue.TryDequeue(out frame);
+                bytes += length;
+            }
+            // What the runtime checks before a send: nothing after a close frame went out, or once aborted.
+            if (count++ == 0 && socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+                throw new WebSocketException(WebSocketError.InvalidState, $"the WebSocket is {socket.State}");
+            var (payload, deflated) = Outgoing(frame);
+            pipe.WriteTextFrame(payload, deflated);
         }
-        // Returned only after a normal end: after a failure the stream may still hold the array.
-        ArrayPool<ServerFrame>.Shared.Return(frames, clearArray: true);
-        ArrayPool<OutgoingFrame>.Shared.Return(outgoing, clearArray: true);
-        return next;
     }
 
     /// <summary>The bytes this socket sends for <paramref name="frame"/>: its delta or itself, deflated when the client takes that and it is worth it.</summary>
-    private OutgoingFrame Outgoing(ServerFrame frame)
+    private (byte[] Payload, bool Deflated) Outgoing(ServerFrame frame)
     {
         var delta = UsesDelta(frame);
         var payload = delta ? frame.Delta!.Utf8Json : frame.Utf8Json;
         return compression is not null && compression.ShouldCompress(payload.Length)
-            ? new OutgoingFrame(frame.Deflated(delta, compression.Deflate), Deflated: true)
-            : new OutgoingFrame(payload, Deflated: false);
+            ? (frame.Deflated(delta, compression.Deflate), true)
+            : (payload, false);
     }
 
     /// <summary>
@@ -232,7 +257,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             if (_queue is { } queue && queue.TryDequeue(out frame))
             {
                 // Frames already waiting behind this one leave with it in one write.
-                if (stream is not null) stream.HoldWrites = queue.Count > 0;
+                if (stream is ActivityTrackingStream held) held.HoldWrites = queue.Count > 0;
                 return Next.Frame;
             }
             frame = null!;
@@ -243,36 +268,10 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     /// <summary>Under the lock, when nothing is left to send: close, stop or go idle.</summary>
     private Next QueueEmptied()
     {
-        if (stream is not null) stream.HoldWrites = false;
+        if (stream is ActivityTrackingStream held) held.HoldWrites = false;
         if (_completed && !_abandoned) return Next.Close; // stay the drain: the close frame is ours to send
         _draining = false;
         return _abandoned ? Next.Stop : Next.Idle;
-    }
-
-    /// <summary>
-    /// Called by the batching drain: up to <see cref="MaxBatchFrames"/> waiting frames (at least one,
-    /// then no more than <see cref="MaxBatchBytes"/>), or the end of this drain.
-    /// </summary>
-    private Next TakeBatch(ServerFrame[] frames, out int count)
-    {
-        lock (_gate)
-        {
-            count = 0;
-            long bytes = 0;
-            while (count < MaxBatchFrames && _queue is { } queue && queue.TryPeekLength(out var length)
-                   && (count == 0 || bytes + length <= MaxBatchBytes))
-            {
-                queue.TryDequeue(out frames[count++]);
-                bytes += length;
-            }
-            if (count > 0)
-            {
-                // Frames still waiting behind this batch leave with it in one flush.
-                stream!.HoldWrites = _queue!.Count > 0;
-                return Next.Frame;
-            }
-            return QueueEmptied();
-        }
     }
 
     private async Task CloseAsync()

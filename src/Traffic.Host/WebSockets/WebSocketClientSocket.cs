@@ -47,7 +47,7 @@ public sealed class WebSocketClientSocket : IClientSocket
         RemoteAddress = remoteAddress;
         _outbound = new OutboundWriter(socket, stream, outboundQueueLimit, outboundQueueBytes, onFault: e => Interlocked.CompareExchange(ref _fault, e, null),
             onConflated: metrics is null ? null : frame => metrics.CountConflated(frame.ConflationTopic!.Value),
-            compression: stream is { WritesFrames: true } ? compression : null);
+            compression: stream is DuplexPipeStream ? compression : null);
     }
 
     public string RemoteAddress { get; }

@@ -42,19 +42,6 @@ public sealed class DuplexPipeStreamSpecs
     }
 
     [Fact]
-    public async Task Held_writes_stay_unflushed_until_the_first_write_that_is_not_held()
-    {
-        _stream.HoldWrites = true;
-        await _stream.WriteAsync("ab"u8.ToArray());
-        await _stream.WriteAsync("c"u8.ToArray());
-        Assert.False(_toClient.Reader.TryRead(out _));
-
-        _stream.HoldWrites = false;
-        await _stream.WriteAsync("d"u8.ToArray());
-        Assert.Equal("abcd", await SentSoFar());
-    }
-
-    [Fact]
     public async Task Reads_that_return_bytes_are_noticed()
     {
         var noticed = 0;
@@ -74,39 +61,65 @@ public sealed class DuplexPipeStreamSpecs
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(TimeSpan.FromSeconds(10)));
     }
     [Fact]
-    public async Task The_announced_empty_message_is_replaced_by_the_batch_of_frames_in_order_in_one_flush()
+    public async Task Frames_are_written_with_their_headers_in_order_and_leave_in_one_flush()
     {
         var small = "{\"a\":1}"u8.ToArray();              // 7 bytes: 7-bit length
+        var edge = Enumerable.Repeat((byte)'e', 125).ToArray();   // the longest 7-bit length
         var medium = Enumerable.Repeat((byte)'m', 300).ToArray(); // 16-bit length
+        var longest16 = Enumerable.Repeat((byte)'s', 65_535).ToArray(); // the longest 16-bit length
         var large = Enumerable.Repeat((byte)'l', 70_000).ToArray(); // 64-bit length
         var deflated = new byte[] { 0xAA, 0xBB };
-        var frames = new[] { new OutgoingFrame(small, false), new OutgoingFrame(medium, false), new OutgoingFrame(deflated, true), new OutgoingFrame(large, false), new OutgoingFrame(small, false) };
 
-        await _stream.WriteAsync(new byte[] { 0x89, 0x00 });           // a PING written first passes as it is
-        _stream.SendFramesInstead(frames, count: 4);                   // the last one is not part of the batch
-        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });           // what the WebSocket writes for the empty message
-        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });           // a later empty message is not replaced again
+        await _stream.EnterAsync();
+        _stream.WriteTextFrame(small, deflated: false);
+        _stream.WriteTextFrame(edge, deflated: false);
+        _stream.WriteTextFrame(medium, deflated: false);
+        _stream.WriteTextFrame(deflated, deflated: true);
+        _stream.WriteTextFrame(longest16, deflated: false);
+        _stream.WriteTextFrame(large, deflated: false);
+        Assert.False(_toClient.Reader.TryRead(out _)); // nothing leaves before the batch's flush
+        await _stream.FlushFramesAsync();
+        _stream.Exit();
 
         Assert.True(_toClient.Reader.TryRead(out var result));
         var sent = result.Buffer.ToArray();
         _toClient.Reader.AdvanceTo(result.Buffer.End);
         byte[] expected =
         [
-            0x89, 0x00,
             0x81, 7, .. small,
+            0x81, 125, .. edge,
             0x81, 126, 0x01, 0x2C, .. medium,
             0xC1, 2, .. deflated,
+            0x81, 126, 0xFF, 0xFF, .. longest16,
             0x81, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, .. large,
-            0x81, 0x00,
         ];
         Assert.Equal(expected, sent);
     }
 
     [Fact]
-    public async Task Without_an_announcement_an_empty_message_is_written_as_it_is()
+    public async Task A_write_of_the_runtime_waits_for_the_batch_being_written_and_follows_it_whole()
     {
-        await _stream.WriteAsync(new byte[] { 0x81, 0x00 });
+        await _stream.EnterAsync();
+        _stream.WriteTextFrame("first"u8, deflated: false);
+        var pong = _stream.WriteAsync(new byte[] { 0x8A, 0x00 }).AsTask(); // what the runtime writes for a PONG
+        Assert.False(pong.IsCompleted, "the runtime's write waits for the drain's turn to end");
+        _stream.WriteTextFrame("second"u8, deflated: false);
+        await _stream.FlushFramesAsync();
+        _stream.Exit();
+        await pong.WaitAsync(TimeSpan.FromSeconds(10));
+
         Assert.True(_toClient.Reader.TryRead(out var result));
-        Assert.Equal(new byte[] { 0x81, 0x00 }, result.Buffer.ToArray());
+        byte[] expected = [0x81, 5, .. "first"u8, 0x81, 6, .. "second"u8, 0x8A, 0x00];
+        Assert.Equal(expected, result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task A_disposed_stream_writes_no_more_frames()
+    {
+        _stream.Dispose(); // what the WebSocket does when it is aborted
+        await _stream.EnterAsync();
+        Assert.Throws<ObjectDisposedException>(() => _stream.WriteTextFrame("late"u8, deflated: false));
+        _stream.Exit();
+        Assert.False(_toClient.Reader.TryRead(out _));
     }
 }
