@@ -256,21 +256,35 @@ public sealed class StateStoreSpecs : PersistenceSpecKit
         asker.ExpectMsg(new StateStoreActor.Saved(2), Patience);
         AwaitCondition(() => _saves.Started == 2, Patience); // the next save starts for the one still waiting
         asker.ExpectMsg(new StateStoreActor.Saved(3), Patience);
+        store.Tell(Change(Topic.Weather, Entity("w1", 1)));
+        NextInterval(store);
+        AwaitCondition(() => _saves.Saved == 3, Patience);
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a later save answers nobody again
         StopAndWait(store);
         var saved = FullStateOf(Sys.ActorOf(StateStoreActor.Props())).Topics[Topic.Cameras];
         Assert.Equal("""{"id":"c1","value":2}""", Encoding.UTF8.GetString(saved.Single().Utf8Json));
     }
 
     [Fact]
-    public void A_confirmation_whose_save_fails_is_answered_not_saved()
+    public void A_failed_save_answers_not_saved_to_everyone_waiting_and_only_once()
     {
         var store = StartStore();
         _saves.Failing = true;
+        _saves.Hold();
         store.Tell(Change(Topic.Cameras, Entity("c1", 1)));
-        store.Tell(new StateStoreActor.ConfirmSaved(7));
-        var refused = ExpectMsg<StateStoreActor.NotSaved>(Patience);
-        Assert.Equal(7, refused.Id);
-        Assert.Contains("database away", refused.Reason);
+        store.Tell(new StateStoreActor.ConfirmSaved(7)); // held by the save in flight
+        AwaitCondition(() => _saves.Started == 1, Patience);
+        store.Tell(Change(Topic.Cameras, Entity("c1", 2)));
+        store.Tell(new StateStoreActor.ConfirmSaved(8)); // needs the next one
+        _saves.Release();
+        var refused = new[] { ExpectMsg<StateStoreActor.NotSaved>(Patience), ExpectMsg<StateStoreActor.NotSaved>(Patience) };
+        Assert.Equal([7L, 8L], refused.Select(r => r.Id).Order());
+        Assert.All(refused, r => Assert.Contains("database away", r.Reason));
+
+        _saves.Failing = false; // the next interval saves: the refused are not answered again
+        NextInterval(store);
+        AwaitCondition(() => _saves.Saved == 1, Patience);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
