@@ -232,6 +232,8 @@ start_server() {
     *) cmd=(bash -c "exec ${CUSTOM[$target]}") ;;
   esac
   local persistence="${SERVER_PERSISTENCE:-${BENCH_PERSISTENCE:-none}}" pextra=""
+  # Only the service keeps anything: the baselines have no persistence (nor a /health/ready to wait for).
+  [[ "$target" == ours || "$target" == ours-* ]] || persistence=none
   SERVER_DB_FILE=""
   case "$persistence" in
     sqlite)
