@@ -12,7 +12,7 @@ namespace Traffic.Actors.Aggregation;
 /// A child of the <see cref="AggregatorActor"/>, which tells it every change
 /// (<see cref="StateReplication.TopicState"/>, <see cref="StateReplication.FullState"/>) and asks it
 /// once, at start, for what it saved (<see cref="StateReplication.GetFullState"/>, answered after its
-/// recovery). It writes at most every <see cref="SaveInterval"/>, the whole state as one snapshot that
+/// recovery). Unless someone waits (below), it writes at most every <see cref="SaveInterval"/>, the whole state as one snapshot that
 /// replaces the previous one (one row in the snapshot table). What the aggregator alerts on is the
 /// state itself (a known accident, its severity), so a restart raises no alert twice.
 /// <para>
