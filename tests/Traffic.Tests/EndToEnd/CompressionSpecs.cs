@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
@@ -83,7 +82,7 @@ public sealed class CompressionSpecs
         Assert.False(plainSnapshot.Rsv1);
         Assert.Equal("SNAPSHOT", JsonDocument.Parse(plainSnapshot.Payload).RootElement.Type());
 
-        Assert.Equal(Encoding.UTF8.GetString(plainSnapshot.Payload), Encoding.UTF8.GetString(Inflate(offeredSnapshot.Payload)));
+        Assert.Equal(Encoding.UTF8.GetString(plainSnapshot.Payload), Encoding.UTF8.GetString(RawWebSocket.Inflate(offeredSnapshot.Payload)));
         Assert.True(offeredSnapshot.Payload.Length < plainSnapshot.Payload.Length,
             $"compressed {offeredSnapshot.Payload.Length} bytes, plain {plainSnapshot.Payload.Length}");
 
@@ -206,17 +205,7 @@ public sealed class CompressionSpecs
     }
 
     /// <summary>A frame's text: inflated when RSV1 says it is compressed (the connection ack is near the threshold, its size varies).</summary>
-    private static string Text(Frame frame) => Encoding.UTF8.GetString(frame.Rsv1 ? Inflate(frame.Payload) : frame.Payload);
-
-    /// <summary>RFC 7692 7.2.2: append 00 00 FF FF and inflate raw.</summary>
-    private static byte[] Inflate(byte[] payload)
-    {
-        using var input = new MemoryStream([.. payload, 0x00, 0x00, 0xFF, 0xFF]);
-        using var inflate = new DeflateStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        inflate.CopyTo(output);
-        return output.ToArray();
-    }
+    private static string Text(Frame frame) => Encoding.UTF8.GetString(frame.Rsv1 ? RawWebSocket.Inflate(frame.Payload) : frame.Payload);
 
     /// <summary>
     /// A .NET ClientWebSocket, with or without DangerousDeflateOptions, that keeps each message's text

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -272,21 +271,11 @@ public sealed class ServerFramingSpecs
             var json = default(JsonElement);
             if (opcode == 1)
             {
-                var text = rsv1 ? Inflate(payload) : payload;
+                var text = rsv1 ? RawWebSocket.Inflate(payload) : payload;
                 try { json = JsonDocument.Parse(text).RootElement; }
                 catch (JsonException e) { Assert.Fail($"a text frame of {length} bytes is not one JSON document ({e.Message}): a frame written inside another?"); }
             }
             return new Frame(opcode, rsv1, bits, payload, json);
-        }
-
-        /// <summary>RFC 7692 7.2.2: append 00 00 FF FF and inflate raw.</summary>
-        private static byte[] Inflate(byte[] payload)
-        {
-            using var input = new MemoryStream([.. payload, 0x00, 0x00, 0xFF, 0xFF]);
-            using var inflate = new DeflateStream(input, CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            inflate.CopyTo(output);
-            return output.ToArray();
         }
 
         private async Task<byte[]> ReadExactlyAsync(int count)

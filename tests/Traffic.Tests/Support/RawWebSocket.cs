@@ -130,6 +130,16 @@ public sealed class RawWebSocket : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A compressed server message's payload inflated (RFC 7692 7.2.2: append 00 00 FF FF and inflate raw).</summary>
+    public static byte[] Inflate(byte[] payload)
+    {
+        using var input = new MemoryStream([.. payload, 0x00, 0x00, 0xFF, 0xFF]);
+        using var inflate = new System.IO.Compression.DeflateStream(input, System.IO.Compression.CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        inflate.CopyTo(output);
+        return output.ToArray();
+    }
+
     /// <summary>
     /// Encodes one client frame. Everything the RFC forbids can be asked for: no mask, reserved bits
     /// and opcodes, a declared length that differs from the payload sent.
