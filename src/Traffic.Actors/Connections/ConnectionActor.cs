@@ -324,10 +324,20 @@ public sealed class ConnectionActor : UntypedActor
 
     private void Heard() => _lastHeard = Now;
 
+    /// <summary>
+    /// Every heartbeat interval: a client silent for longer than the timeout is dropped; one quiet for at
+    /// least half an interval is sent a protocol PING (its PONG is the next sign of life). Half, not a
+    /// whole interval: the PONG to the last PING arrives just after that check, so a client that only
+    /// answers PINGs is still pinged at every check, while one that sent something lately is left alone.
+    /// </summary>
     private void CheckHeartbeat()
     {
         var silence = Now - _lastHeard;
-        if (silence <= _settings.HeartbeatTimeout) return;
+        if (silence <= _settings.HeartbeatTimeout)
+        {
+            if (silence >= _settings.HeartbeatInterval / 2) _socket.Ping();
+            return;
+        }
         _ending = $"silent for {silence.TotalSeconds:0.0} s (timeout {_settings.HeartbeatTimeout.TotalSeconds:0.0} s): dropped by the server";
         _metrics?.CountHeartbeatTermination();
         _socket.Abort();

@@ -32,6 +32,12 @@ public interface IClientSocket
     /// <summary>Starts sending what <see cref="Offer"/> queued (after <see cref="Offered.QueuedWake"/>).</summary>
     void Wake() { }
 
+    /// <summary>
+    /// Sends a protocol PING (the keep-alive: the connection's heartbeat asks for it while the client is
+    /// quiet). A socket whose runtime sends its own keep-alive PINGs does nothing.
+    /// </summary>
+    void Ping() { }
+
     /// <summary>Sends what is queued, then a close frame with this status and reason; idempotent.</summary>
     void Close(int status, string reason);
 

@@ -177,13 +177,13 @@ public sealed class DirectWebSocketMiddleware(ConnectionDelegate next, IServiceP
         using var lease = admitted.Lease; // counted until the socket is finished with
         await connection.Transport.Output.WriteAsync(admitted.Response);
         var stream = new DuplexPipeStream(connection.Transport);
-        var (interval, timeout) = WebSocketSession.KeepAlive(_options!);
         var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
         {
             IsServer = true,
             SubProtocol = admitted.SubProtocol,
-            KeepAliveInterval = interval,
-            KeepAliveTimeout = timeout,
+            // No keep-alive timer per socket: the connection actor's heartbeat asks the drain for the PINGs
+            // (OutboundWriter.Ping). The runtime's timer ticked every quarter interval on every socket.
+            KeepAliveInterval = TimeSpan.Zero,
             // Lets the runtime inflate what the client compresses; the server's own frames are compressed once per frame by FrameCompressor.
             DangerousDeflateOptions = admitted.Deflate,
         });

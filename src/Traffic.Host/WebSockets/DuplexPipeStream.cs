@@ -61,6 +61,21 @@ public sealed class DuplexPipeStream(IDuplexPipe transport) : SocketStream
         output.Write(payload);
     }
 
+    /// <summary>
+    /// Writes a PING with no payload (RFC 6455 5.5.2) into the pipe, unflushed: the keep-alive, which the
+    /// connection's heartbeat asks for (<see cref="OutboundWriter.Ping"/>). Only with the turn; the runtime
+    /// takes the PONG that answers it like any other frame.
+    /// </summary>
+    public void WritePingFrame()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var output = transport.Output;
+        var header = output.GetSpan(2);
+        header[0] = 0x80 | 0x09; // FIN, PING
+        header[1] = 0;
+        output.Advance(2);
+    }
+
     /// <summary>Sends what <see cref="WriteTextFrame"/> wrote. Only with the turn.</summary>
     public ValueTask FlushFramesAsync() => FlushAsync(transport.Output, CancellationToken.None);
 

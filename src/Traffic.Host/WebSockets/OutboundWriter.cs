@@ -57,6 +57,7 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     private bool _draining;  // a drain is queued or running: one at a time
     private bool _completed; // accepts no more frames
     private bool _abandoned; // and sends nothing more, not even a close frame
+    private bool _pingDue;   // a keep-alive PING waits to go out ahead of the next batch (the direct path only)
     private WebSocketCloseStatus _closeStatus;
     private volatile bool _deltas;
     private long[]? _lastUpdateSent; // per topic, the offset of the last UPDATE sent (deltas only); touched by the drain alone
@@ -99,6 +100,24 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
             _draining = true;
             return Offered.QueuedWake;
         }
+    }
+
+    /// <summary>
+    /// Sends a protocol PING (RFC 6455 5.5.2, empty payload) ahead of the next batch; on the direct path only
+    /// (<see cref="DuplexPipeStream"/>), where the connection actor's heartbeat sends the keep-alive PINGs instead
+    /// of a runtime timer per socket. A PING already waiting is not doubled; a closing writer sends none.
+    /// </summary>
+    public void Ping()
+    {
+        if (stream is not DuplexPipeStream) return; // the standard path: the runtime's own keep-alive pings
+        lock (_gate)
+        {
+            if (_completed || _pingDue) return;
+            _pingDue = true;
+            if (_draining) return; // the running drain writes it with its next batch
+            _draining = true;
+        }
+        Wake();
     }
 
     /// <summary>Starts the drain that an <see cref="Offer"/> answered with <see cref="Offered.QueuedWake"/>.</summary>
@@ -187,29 +206,49 @@ public sealed class OutboundWriter(WebSocket socket, SocketStream? stream, int q
     }
 
     /// <summary>
-    /// The direct path, with the pipe's turn held: up to <see cref="MaxBatchFrames"/> waiting frames (at
-    /// least one, then no more than <see cref="MaxBatchBytes"/>) written into the pipe, unflushed; or the
-    /// end of this drain. Each frame is taken under the lock and written outside it, so a publisher
-    /// offering to this socket never waits on a copy or on the first deflate of a frame.
+    /// The direct path, with the pipe's turn held: a PING if one is due, then up to <see cref="MaxBatchFrames"/>
+    /// waiting frames (at least one, then no more than <see cref="MaxBatchBytes"/>) written into the pipe,
+    /// unflushed; or the end of this drain. Each frame is taken under the lock and written outside it, so a
+    /// publisher offering to this socket never waits on a copy or on the first deflate of a frame.
     /// </summary>
     private Next WriteBatch(DuplexPipeStream pipe)
     {
         var count = 0;
+        var ping = false;
         long bytes = 0;
         while (true)
         {
             ServerFrame frame;
             lock (_gate)
             {
+                if (count == 0 && _pingDue && !_completed)
+                {
+                    ping = true;
+                    _pingDue = false;
+                }
                 if (count == MaxBatchFrames || _queue is not { } queue || !queue.TryPeekLength(out var length)
                     || (count > 0 && bytes + length > MaxBatchBytes))
-                    return count > 0 ? Next.Frame : QueueEmptied();
-                queue.TryDequeue(out frame);
-                bytes += length;
+                {
+                    if (count > 0) return Next.Frame;
+                    if (!ping) return QueueEmptied();
+                    frame = null!; // only the PING goes in this batch
+                }
+                else
+                {
+                    queue.TryDequeue(out frame);
+                    bytes += length;
+                }
             }
             // What the runtime checks before a send: nothing after a close frame went out, or once aborted.
-            if (count++ == 0 && socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            if (count == 0 && socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
                 throw new WebSocketException(WebSocketError.InvalidState, $"the WebSocket is {socket.State}");
+            if (ping)
+            {
+                pipe.WritePingFrame();
+                ping = false;
+                if (frame is null) return Next.Frame; // flushed; the next batch finds the queue empty and ends the drain
+            }
+            count++;
             var (payload, deflated) = Outgoing(frame);
             pipe.WriteTextFrame(payload, deflated);
         }

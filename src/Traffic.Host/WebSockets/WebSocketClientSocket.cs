@@ -70,6 +70,9 @@ public sealed class WebSocketClientSocket : IClientSocket
 
     public void UseDeltas() => _outbound.UseDeltas();
 
+    /// <summary>On the direct path the drain writes the PING; on the standard path the runtime pings by itself (<see cref="WebSocketSession.KeepAlive"/>).</summary>
+    public void Ping() => _outbound.Ping();
+
     public void Close(int status, string reason)
     {
         if (Interlocked.Exchange(ref _closeRequested, 1) == 1) return;

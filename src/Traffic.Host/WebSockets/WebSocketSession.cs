@@ -11,7 +11,10 @@ namespace Traffic.Host.WebSockets;
 public static class WebSocketSession
 {
     /// <summary>
-    /// The runtime's keep-alive settings that make it send a protocol PING every heartbeat interval.
+    /// The runtime's keep-alive settings that make it send a protocol PING every heartbeat interval, on the
+    /// standard path only (<see cref="WebSocketEndpoint"/>: an upgrade on a reused HTTP connection). On the
+    /// direct path the runtime has no keep-alive timer: the connection actor's heartbeat sends the PINGs
+    /// (<see cref="OutboundWriter.Ping"/>), so 10 000 sockets do not keep 10 000 timers ticking.
     /// <para>
     /// Interval: .NET checks on a timer that ticks every quarter of its KeepAliveInterval and pings
     /// at the first tick after "interval since the peer last sent anything"; the PONG arrives just

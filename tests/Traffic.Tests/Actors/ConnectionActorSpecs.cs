@@ -144,6 +144,12 @@ public sealed class ConnectionActorSpecs : TestKit
     private void AdvanceOneInterval(IActorRef connection)
     {
         Scheduler.Advance(Settings.HeartbeatInterval);
+        Handled(connection);
+    }
+
+    /// <summary>Waits until the actor has handled everything told to it so far (Identify is answered in mailbox order).</summary>
+    private void Handled(IActorRef connection)
+    {
         connection.Tell(new Identify(null));
         ExpectMsg<ActorIdentity>();
     }
@@ -174,6 +180,29 @@ public sealed class ConnectionActorSpecs : TestKit
         _socket.Probe.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // no abort, no close
         connection.Tell(Text("""{"action":"ping"}"""));
         _socket.ExpectFrame("PONG");
+    }
+
+    [Fact]
+    public void A_quiet_client_is_pinged_at_every_check_and_one_heard_lately_is_not()
+    {
+        var connection = StartConnection(TopicSet.All);
+        AdvanceOneInterval(connection); // 10 s of silence
+        Assert.Equal(1, _socket.Pings);
+
+        connection.Tell(SocketEvents.PeerActive.Instance); // its PONG, just after the check
+        Handled(connection);
+        AdvanceOneInterval(connection); // quiet for a whole interval since: pinged again
+        Assert.Equal(2, _socket.Pings);
+
+        Scheduler.Advance(Settings.HeartbeatInterval * 0.6);
+        connection.Tell(SocketEvents.PeerActive.Instance); // heard 4 s before the next check
+        Handled(connection);
+        Scheduler.Advance(Settings.HeartbeatInterval * 0.4);
+        Handled(connection);
+        Assert.Equal(2, _socket.Pings); // it spoke lately: no PING
+
+        for (var i = 0; i < 2; i++) AdvanceOneInterval(connection); // silent again (14 s, 24 s): a PING at each check
+        Assert.Equal(4, _socket.Pings);
     }
 
     [Fact]

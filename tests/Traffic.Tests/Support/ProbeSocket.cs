@@ -31,6 +31,13 @@ public sealed class ProbeSocket(TestProbe probe) : IClientSocket
 
     public string RemoteAddress => "127.0.0.1:50000";
 
+    private int _pings;
+
+    /// <summary>How many keep-alive PINGs the connection asked for (counted, not told to the probe, so that specs expecting no message still hold).</summary>
+    public int Pings => Volatile.Read(ref _pings);
+
+    public void Ping() => Interlocked.Increment(ref _pings);
+
     public void Start(IActorRef connection)
     {
         _connection = connection;
