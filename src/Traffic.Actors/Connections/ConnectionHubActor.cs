@@ -37,10 +37,12 @@ public sealed class ConnectionHubActor : ReceiveActor, IWithTimers
     {
         _registry = registry;
         var tag = nodeTag ?? NewNodeTag();
+        // The light mailbox where the system has it (AddConnectionHub configures it); the default one otherwise.
+        var lightMailbox = Context.System.Settings.Config.HasPath(ConnectionMailbox.Id);
         Receive<ConnectionHubCommands.Accept>(accept =>
         {
-            var connection = Context.ActorOf(ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics, accept.Since),
-                $"client-{tag}-{++_nextId}");
+            var props = ConnectionActor.Props(accept.Socket, registry, snapshotSource, settings, accept.Topics, metrics, accept.Since);
+            var connection = Context.ActorOf(lightMailbox ? props.WithMailbox(ConnectionMailbox.Id) : props, $"client-{tag}-{++_nextId}");
             Context.Watch(connection);
             if (_closing is { } closing) connection.Tell(new ConnectionCommands.CloseWith(closing.Code, closing.Reason));
         });
