@@ -13,11 +13,23 @@ public enum PersistenceKind
     Postgres,
 }
 
+/// <summary>When a SQLite commit is on disk (SQLite's <c>PRAGMA synchronous</c>, in WAL mode).</summary>
+public enum SqliteSync
+{
+    /// <summary>Every commit waits for the disk (fsync): survives a crash of the machine. The default.</summary>
+    Full,
+
+    /// <summary>Commits reach the disk at checkpoints: survives a crash of the process (kill -9), not of the machine; no fsync per commit.</summary>
+    Normal,
+}
+
 /// <summary>
 /// PERSISTENCE (sqlite | postgres | none), PERSISTENCE_PATH (the SQLite file, default data/traffic.db
-/// under the working directory), PERSISTENCE_CONNECTION_STRING (PostgreSQL).
+/// under the working directory), PERSISTENCE_SQLITE_SYNC (full | normal, default full),
+/// PERSISTENCE_CONNECTION_STRING (PostgreSQL).
 /// </summary>
-public sealed record PersistenceSettings(PersistenceKind Kind, string? SqlitePath = null, string? ConnectionString = null)
+public sealed record PersistenceSettings(PersistenceKind Kind, string? SqlitePath = null, string? ConnectionString = null,
+    SqliteSync SqliteSync = SqliteSync.Full)
 {
     public const string DefaultSqlitePath = "data/traffic.db";
 
@@ -27,6 +39,12 @@ public sealed record PersistenceSettings(PersistenceKind Kind, string? SqlitePat
     public static (PersistenceSettings Settings, string? Notice) From(IConfiguration config, bool clustered)
     {
         var raw = config["PERSISTENCE"]?.Trim().ToLowerInvariant();
+        var sync = config["PERSISTENCE_SQLITE_SYNC"]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "full" => SqliteSync.Full,
+            "normal" => SqliteSync.Normal,
+            _ => throw new ServiceConfigurationException($"PERSISTENCE_SQLITE_SYNC=\"{config["PERSISTENCE_SQLITE_SYNC"]}\" is not full or normal"),
+        };
         if (string.IsNullOrEmpty(raw))
         {
             if (clustered)
@@ -43,7 +61,7 @@ public sealed record PersistenceSettings(PersistenceKind Kind, string? SqlitePat
                     throw new ServiceConfigurationException(
                         "PERSISTENCE=sqlite keeps a file on one machine, which the nodes of a cluster cannot share: use PERSISTENCE=postgres (or none)");
                 var path = config["PERSISTENCE_PATH"] is { Length: > 0 } p ? p : DefaultSqlitePath;
-                return (new PersistenceSettings(PersistenceKind.Sqlite, SqlitePath: Path.GetFullPath(path)), null);
+                return (new PersistenceSettings(PersistenceKind.Sqlite, SqlitePath: Path.GetFullPath(path), SqliteSync: sync), null);
             case "postgres" or "postgresql":
                 if (config["PERSISTENCE_CONNECTION_STRING"] is not { Length: > 0 } connection)
                     throw new ServiceConfigurationException("PERSISTENCE=postgres needs PERSISTENCE_CONNECTION_STRING (e.g. Host=db;Database=traffic;Username=traffic;Password=...)");
@@ -56,7 +74,7 @@ public sealed record PersistenceSettings(PersistenceKind Kind, string? SqlitePat
     /// <summary>For the start line: where, without any password.</summary>
     public override string ToString() => Kind switch
     {
-        PersistenceKind.Sqlite => $"sqlite ({SqlitePath})",
+        PersistenceKind.Sqlite => SqliteSync == SqliteSync.Full ? $"sqlite ({SqlitePath})" : $"sqlite ({SqlitePath}, synchronous=normal)",
         PersistenceKind.Postgres => $"postgres ({WithoutPassword(ConnectionString!)})",
         _ => "none",
     };

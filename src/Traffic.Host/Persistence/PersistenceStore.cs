@@ -37,7 +37,7 @@ public sealed class PersistenceStore : IDisposable
         switch (Settings.Kind)
         {
             case PersistenceKind.Sqlite:
-                akka.WithSqlPersistence(SqliteConnectionString(Settings.SqlitePath!), ProviderName.SQLiteMS, autoInitialize: true)
+                akka.WithSqlPersistence(SqliteOptions(Settings), autoInitialize: true)
                     // SQLite takes one writer at a time: concurrent write transactions only wait on its lock
                     // (measured: one writer takes 2-7 ms off the publish p50, bench/results/20261207-issue18-persistence.md).
                     .AddHocon("akka.persistence.journal.sql.parallelism = 1", HoconAddMode.Prepend);
@@ -51,6 +51,32 @@ public sealed class PersistenceStore : IDisposable
     public void Dispose() => _lock?.Dispose();
 
     private static string SqliteConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path }.ToString();
+
+    /// <summary>
+    /// The journal's and the snapshot store's connections to the file: each opened with the chosen
+    /// <c>PRAGMA synchronous</c> (a setting of the connection, not of the file; SQLite's default is FULL).
+    /// </summary>
+    public static DataOptions SqliteOptions(PersistenceSettings settings)
+    {
+        var pragma = $"PRAGMA synchronous={(settings.SqliteSync == SqliteSync.Normal ? "NORMAL" : "FULL")};";
+        return new DataOptions()
+            .UseConnectionString(ProviderName.SQLiteMS, SqliteConnectionString(settings.SqlitePath!))
+            .UseAfterConnectionOpened(
+                connection => Execute(connection, pragma),
+                async (connection, cancel) =>
+                {
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = pragma;
+                    await command.ExecuteNonQueryAsync(cancel);
+                });
+    }
+
+    private static void Execute(System.Data.Common.DbConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
     private static FileStream OpenSqlite(string path)
     {

@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
+using LinqToDB.Data;
 using Microsoft.Data.Sqlite;
 using Traffic.Host;
+using Traffic.Host.Configuration;
+using Traffic.Host.Persistence;
 using Xunit;
 
 namespace Traffic.Tests.Persistence;
@@ -84,12 +87,29 @@ public sealed class DatabaseFileSpecs : IDisposable
     [Theory]
     [InlineData("PERSISTENCE", "mysql", "PERSISTENCE=\"mysql\" is not sqlite, postgres or none")]
     [InlineData("PERSISTENCE", "postgres", "PERSISTENCE=postgres needs PERSISTENCE_CONNECTION_STRING")]
+    [InlineData("PERSISTENCE_SQLITE_SYNC", "off", "PERSISTENCE_SQLITE_SYNC=\"off\" is not full or normal")]
     public async Task A_bad_persistence_setting_is_named(string name, string value, string expected)
     {
         var (exitCode, lines) = await RunAsync((name, value));
 
         Assert.Equal(TrafficProgram.BadSetting, exitCode);
         Assert.Contains(expected, Assert.Single(lines));
+    }
+
+    /// <summary>
+    /// PERSISTENCE_SQLITE_SYNC reaches every connection the journal and the snapshot store open (a
+    /// setting of the connection, not of the file), by the blocking and the asynchronous way of opening.
+    /// </summary>
+    [Theory]
+    [InlineData(SqliteSync.Full, 2)]
+    [InlineData(SqliteSync.Normal, 1)]
+    public async Task The_stores_connections_are_opened_with_the_chosen_synchronous_setting(SqliteSync sync, long expected)
+    {
+        var settings = new PersistenceSettings(PersistenceKind.Sqlite, SqlitePath: Path.Combine(_directory, "sync.db"), SqliteSync: sync);
+        using (var blocking = new DataConnection(PersistenceStore.SqliteOptions(settings)))
+            Assert.Equal(expected, blocking.Execute<long>("PRAGMA synchronous;"));
+        await using var asynchronous = new DataConnection(PersistenceStore.SqliteOptions(settings));
+        Assert.Equal(expected, await asynchronous.ExecuteAsync<long>("PRAGMA synchronous;"));
     }
 
     private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
