@@ -66,19 +66,19 @@ public sealed class CompressionSpecs
     public async Task A_raw_client_offering_deflate_gets_an_RSV1_SNAPSHOT_that_inflates_to_the_plain_one_and_a_client_offering_nothing_gets_plain_frames()
     {
         await using var service = await RunningService.StartAsync(Settings());
-        using var offering = await RawClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
-        using var silent = await RawClient.UpgradeAsync(service.BaseAddress, extensions: null);
+        using var offering = await RawFrameClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
+        using var silent = await RawFrameClient.UpgradeAsync(service.BaseAddress, extensions: null);
 
         Assert.Equal("permessage-deflate; server_no_context_takeover; client_no_context_takeover", ExtensionsOf(offering.Head));
         Assert.Null(ExtensionsOf(silent.Head));
 
-        Assert.Equal("connection", JsonDocument.Parse(Text(await offering.ReadFrameAsync())).RootElement.Type());
-        var offeredSnapshot = await offering.ReadFrameAsync();
+        Assert.Equal("connection", JsonDocument.Parse(Text(await offering.ReadNonPingFrameAsync())).RootElement.Type());
+        var offeredSnapshot = await offering.ReadNonPingFrameAsync();
         Assert.True(offeredSnapshot.Rsv1);
         Assert.False(offeredSnapshot.Payload.AsSpan().EndsWith((byte[])[0x00, 0x00, 0xFF, 0xFF]), "RFC 7692 7.2.1: the flush's tail is stripped");
 
-        Assert.False((await silent.ReadFrameAsync()).Rsv1);
-        var plainSnapshot = await silent.ReadFrameAsync();
+        Assert.False((await silent.ReadNonPingFrameAsync()).Rsv1);
+        var plainSnapshot = await silent.ReadNonPingFrameAsync();
         Assert.False(plainSnapshot.Rsv1);
         Assert.Equal("SNAPSHOT", JsonDocument.Parse(plainSnapshot.Payload).RootElement.Type());
 
@@ -88,7 +88,7 @@ public sealed class CompressionSpecs
 
         // A PONG is under WS_COMPRESSION_MIN_BYTES (256): sent as is, RSV1 clear, even to a compressing client.
         await offering.SendAsync(RawWebSocketConnection.Masked(0x81, Encoding.UTF8.GetBytes("""{"action":"ping"}""")));
-        var pong = await offering.ReadFrameAsync();
+        var pong = await offering.ReadNonPingFrameAsync();
         Assert.False(pong.Rsv1);
         Assert.Equal("PONG", JsonDocument.Parse(pong.Payload).RootElement.Type());
     }
@@ -157,12 +157,12 @@ public sealed class CompressionSpecs
     public async Task With_WS_COMPRESSION_false_an_offer_is_answered_without_the_extension()
     {
         await using var service = await RunningService.StartAsync(Settings(("WS_COMPRESSION", "false")));
-        using var offering = await RawClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
+        using var offering = await RawFrameClient.UpgradeAsync(service.BaseAddress, "permessage-deflate; client_max_window_bits");
 
         Assert.Contains("101", offering.Head.Split("\r\n")[0]);
         Assert.Null(ExtensionsOf(offering.Head));
-        await offering.ReadFrameAsync();
-        Assert.False((await offering.ReadFrameAsync()).Rsv1);
+        await offering.ReadNonPingFrameAsync();
+        Assert.False((await offering.ReadNonPingFrameAsync()).Rsv1);
     }
 
     [Theory]
@@ -183,12 +183,12 @@ public sealed class CompressionSpecs
     public async Task An_offer_the_server_cannot_honour_is_declined_and_the_handshake_still_succeeds(string offer, string? answer)
     {
         await using var service = await RunningService.StartAsync(Settings());
-        using var client = await RawClient.UpgradeAsync(service.BaseAddress, offer);
+        using var client = await RawFrameClient.UpgradeAsync(service.BaseAddress, offer);
 
         Assert.StartsWith("HTTP/1.1 101", client.Head);
         Assert.Equal(answer, ExtensionsOf(client.Head));
-        Assert.Equal("connection", JsonDocument.Parse(Text(await client.ReadFrameAsync())).RootElement.Type());
-        var snapshot = await client.ReadFrameAsync();
+        Assert.Equal("connection", JsonDocument.Parse(Text(await client.ReadNonPingFrameAsync())).RootElement.Type());
+        var snapshot = await client.ReadNonPingFrameAsync();
         Assert.Equal(answer is not null, snapshot.Rsv1);
     }
 
@@ -205,7 +205,7 @@ public sealed class CompressionSpecs
     }
 
     /// <summary>A frame's text: inflated when RSV1 says it is compressed (the connection ack is near the threshold, its size varies).</summary>
-    private static string Text(Frame frame) => Encoding.UTF8.GetString(frame.Rsv1 ? RawWebSocket.Inflate(frame.Payload) : frame.Payload);
+    private static string Text(CheckedFrame frame) => Encoding.UTF8.GetString(frame.Rsv1 ? RawWebSocket.Inflate(frame.Payload) : frame.Payload);
 
     /// <summary>
     /// A .NET ClientWebSocket, with or without DangerousDeflateOptions, that keeps each message's text
@@ -319,60 +319,5 @@ public sealed class CompressionSpecs
             Interlocked.Add(ref _read, read);
             return read;
         }
-    }
-
-    private sealed record Frame(bool Rsv1, int Opcode, byte[] Payload);
-
-    /// <summary>A bare TCP client: the 101's head as sent, and each frame's RSV1 bit, which ClientWebSocket hides.</summary>
-    private sealed class RawClient : IDisposable
-    {
-        private readonly TcpClient _tcp;
-        private readonly NetworkStream _stream;
-        private RawClient(TcpClient tcp) { _tcp = tcp; _stream = tcp.GetStream(); }
-
-        public string Head { get; private set; } = "";
-
-        public static async Task<RawClient> UpgradeAsync(Uri server, string? extensions)
-        {
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync("127.0.0.1", server.Port);
-            var client = new RawClient(tcp);
-            var offer = extensions is null ? "" : $"Sec-WebSocket-Extensions: {extensions}\r\n";
-            await client._stream.WriteAsync(Encoding.ASCII.GetBytes(
-                $"GET /ws?topics=accidents HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                $"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"));
-            var head = new List<byte>();
-            while (!(head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
-                head.Add((await client.ReadExactlyAsync(1))[0]);
-            client.Head = Encoding.ASCII.GetString(head.ToArray());
-            return client;
-        }
-
-        public Task SendAsync(byte[] frame) => _stream.WriteAsync(frame).AsTask();
-
-        /// <summary>The next data frame (the server's PINGs are skipped).</summary>
-        public async Task<Frame> ReadFrameAsync()
-        {
-            while (true)
-            {
-                var header = await ReadExactlyAsync(2);
-                long length = header[1] & 0x7F;
-                if (length == 126) length = BinaryPrimitives.ReadUInt16BigEndian(await ReadExactlyAsync(2));
-                else if (length == 127) length = (long)BinaryPrimitives.ReadUInt64BigEndian(await ReadExactlyAsync(8));
-                var frame = new Frame((header[0] & 0x40) != 0, header[0] & 0x0F, await ReadExactlyAsync((int)length));
-                Assert.True((header[0] & 0x80) != 0, "a whole message in one frame");
-                if (frame.Opcode != 9) return frame;
-            }
-        }
-
-        private async Task<byte[]> ReadExactlyAsync(int count)
-        {
-            using var timeout = new CancellationTokenSource(Wait);
-            var bytes = new byte[count];
-            await _stream.ReadExactlyAsync(bytes, timeout.Token);
-            return bytes;
-        }
-
-        public void Dispose() => _tcp.Dispose();
     }
 }

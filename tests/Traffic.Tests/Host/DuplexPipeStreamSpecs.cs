@@ -2,23 +2,18 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Traffic.Host.WebSockets;
+using Traffic.Tests.Support;
 using Xunit;
 
 namespace Traffic.Tests.Host;
 
 public sealed class DuplexPipeStreamSpecs
 {
-    private sealed class Transport(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
-
     private readonly Pipe _fromClient = new();
     private readonly Pipe _toClient = new(new PipeOptions(pauseWriterThreshold: 0)); // never waits for the client: a spec reads after writing
     private readonly DuplexPipeStream _stream;
 
-    public DuplexPipeStreamSpecs() => _stream = new DuplexPipeStream(new Transport(_fromClient.Reader, _toClient.Writer));
+    public DuplexPipeStreamSpecs() => _stream = new DuplexPipeStream(new PipeTransport(_fromClient.Reader, _toClient.Writer));
 
     private async Task<string> SentSoFar()
     {

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using Traffic.Actors.Protocol;
 using Traffic.Host.WebSockets;
+using Traffic.Tests.Support;
 using Xunit;
 
 namespace Traffic.Tests.Host;
@@ -15,12 +16,6 @@ namespace Traffic.Tests.Host;
 /// </summary>
 public sealed class OutboundWriterPingSpecs
 {
-    private sealed class Transport(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
-    }
-
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly Pipe _fromClient = new();
     private readonly Pipe _toClient = new(new PipeOptions(pauseWriterThreshold: 0)); // never waits for the client
@@ -29,7 +24,7 @@ public sealed class OutboundWriterPingSpecs
 
     public OutboundWriterPingSpecs()
     {
-        _stream = new DuplexPipeStream(new Transport(_fromClient.Reader, _toClient.Writer));
+        _stream = new DuplexPipeStream(new PipeTransport(_fromClient.Reader, _toClient.Writer));
         var socket = WebSocket.CreateFromStream(_stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
         _writer = new OutboundWriter(socket, _stream, queueLimit: 100);
     }
