@@ -62,20 +62,13 @@ public sealed class PersistenceStore : IDisposable
         return new DataOptions()
             .UseConnectionString(ProviderName.SQLiteMS, SqliteConnectionString(settings.SqlitePath!))
             .UseAfterConnectionOpened(
-                connection => Execute(connection, pragma),
+                connection => Scalar(connection, pragma),
                 async (connection, cancel) =>
                 {
                     await using var command = connection.CreateCommand();
                     command.CommandText = pragma;
                     await command.ExecuteNonQueryAsync(cancel);
                 });
-    }
-
-    private static void Execute(System.Data.Common.DbConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 
     private static FileStream OpenSqlite(string path)
@@ -141,7 +134,7 @@ public sealed class PersistenceStore : IDisposable
         return names;
     }
 
-    private static string? Scalar(SqliteConnection connection, string sql)
+    private static string? Scalar(System.Data.Common.DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
