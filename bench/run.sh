@@ -225,12 +225,17 @@ start_server() {
   SERVER_PORT=$PORT
   local logf="$LOGDIR/server-$target-$SERVER_PORT.log"
   local dir="$ROOT" cmd=()
-  case "$target" in
-    plain) cmd=(dotnet "$PLAIN_DLL") ;;
-    node) dir="$NODE_DIR"; cmd=(node server.js) ;;
-    ours|ours-*) cmd=(dotnet "$OURS_DLL") ;;
-    *) cmd=(bash -c "exec ${CUSTOM[$target]}") ;;
-  esac
+  # A --server command comes first: `ours-*` names are the service's (persistence applies), and
+  # an A/B such as --server ours-base='dotnet /elsewhere/Traffic.Host.dll' must run that command,
+  # not this tree's build (before 2026-12-07 late it did: see results/20261207-issue22-round5.md).
+  if [[ -n "${CUSTOM[$target]:-}" ]]; then cmd=(bash -c "exec ${CUSTOM[$target]}")
+  else
+    case "$target" in
+      plain) cmd=(dotnet "$PLAIN_DLL") ;;
+      node) dir="$NODE_DIR"; cmd=(node server.js) ;;
+      *) cmd=(dotnet "$OURS_DLL") ;; # ours, and durable-publish's ours-<backend>
+    esac
+  fi
   local persistence="${SERVER_PERSISTENCE:-${BENCH_PERSISTENCE:-none}}" pextra=""
   # Only the service keeps anything: the baselines have no persistence (nor a /health/ready to wait for).
   [[ "$target" == ours || "$target" == ours-* ]] || persistence=none
