@@ -76,7 +76,8 @@ public static class TrafficApp
             .AddPrometheusExporter());
         builder.Services.AddAkka(ClusterNodeOptions.SystemName, (akka, services) =>
         {
-            ConfigureAkka(akka, options, store, services.GetRequiredService<TrafficMetrics>(), services.GetRequiredService<ILoggerFactory>());
+            ConfigureAkka(akka, options, store, services.GetRequiredService<TrafficMetrics>(), services.GetRequiredService<ILoggerFactory>(),
+                AkkaLogLevel.From(services.GetRequiredService<IConfiguration>()));
             configureAkka?.Invoke(akka);
         });
         // After AddAkka: hosted services start in order, and the ingest waits for the aggregator.
@@ -189,11 +190,12 @@ public static class TrafficApp
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, ServiceOptions options, PersistenceStore store, TrafficMetrics metrics,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers, Akka.Event.LogLevel logLevel)
     {
         akka.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", "akka.hocon"), HoconAddMode.Prepend)
             .ConfigureLoggers(loggers =>
             {
+                loggers.LogLevel = logLevel;
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })

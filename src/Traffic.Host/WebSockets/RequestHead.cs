@@ -177,9 +177,9 @@ public sealed record RequestHead(string Method, string Target, string Version, I
             if (name.Length == 0) return Malformed(out fault, "a header line has no name", line);
             if (name[^1] is ' ' or '\t')
                 return Malformed(out fault, "whitespace between a header name and its colon (RFC 9112 section 5.1)", line);
-            if (!name.All(c => c < 0x80 && IsTokenChar((byte)c))) return Malformed(out fault, "a header name holds a character that is not allowed", line);
+            if (!IsToken(name)) return Malformed(out fault, "a header name holds a character that is not allowed", line);
             var value = line[(colon + 1)..].Trim(' ', '\t');
-            if (value.Any(c => c is < ' ' and not '\t' or '\x7F')) return Malformed(out fault, "a header value holds a control character", line);
+            if (HasControlCharacter(value)) return Malformed(out fault, "a header value holds a control character", line);
             headers.Add(KeyValuePair.Create(name, value));
         }
         return new RequestHead(requestLine[0], requestLine[1], requestLine[2], headers);
@@ -192,7 +192,27 @@ public sealed record RequestHead(string Method, string Target, string Version, I
         return null;
     }
 
-    /// <summary>Every value of a header, in order (names are case-insensitive).</summary>
-    public IEnumerable<string> Values(string name) =>
-        Headers.Where(h => h.Key.Equals(name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value);
+    // Loops rather than LINQ over the characters: each upgrade runs these over every header line.
+    private static bool IsToken(string name)
+    {
+        foreach (var c in name)
+            if (c >= 0x80 || !IsTokenChar((byte)c)) return false;
+        return true;
+    }
+
+    private static bool HasControlCharacter(string value)
+    {
+        foreach (var c in value)
+            if (c is < ' ' and not '\t' or '\x7F') return true;
+        return false;
+    }
+
+    /// <summary>Every value of a header, in order (names are case-insensitive); empty when it is absent.</summary>
+    public IReadOnlyList<string> Values(string name)
+    {
+        List<string>? values = null;
+        foreach (var (key, value) in Headers)
+            if (key.Equals(name, StringComparison.OrdinalIgnoreCase)) (values ??= []).Add(value);
+        return values is null ? [] : values;
+    }
 }

@@ -33,7 +33,7 @@ public sealed record WebSocketHandshake(string Path, string Query, string? Key, 
     /// Null unless the request is a GET asking to upgrade to websocket (anything else is left to the
     /// ordinary HTTP pipeline). An upgrade that breaks the RFCs comes back with its <see cref="Fault"/>.
     /// </summary>
-    public static WebSocketHandshake? From(RequestHead head) => From(head.Method, head.Target, head.Version, name => head.Values(name).ToList());
+    public static WebSocketHandshake? From(RequestHead head) => From(head.Method, head.Target, head.Version, head.Values);
 
     /// <summary>The same for a request that reached the HTTP pipeline (an upgrade on a reused keep-alive connection).</summary>
     public static WebSocketHandshake? From(HttpRequest request) =>
