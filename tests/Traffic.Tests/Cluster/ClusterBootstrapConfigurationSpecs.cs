@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Configuration;
 using Traffic.Host.Configuration;
+using Traffic.Tests.Support;
 using Xunit;
 
 namespace Traffic.Tests.Cluster;
@@ -8,9 +8,7 @@ namespace Traffic.Tests.Cluster;
 public sealed class ClusterBootstrapConfigurationSpecs
 {
     private static ServiceOptions Options(params (string Key, string Value)[] settings) =>
-        ServiceOptions.From(new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
-            .Build());
+        ServiceOptions.From(InMemoryConfiguration.Of(settings));
 
     private static string Refused(params (string Key, string Value)[] settings) =>
         Assert.Throws<ServiceConfigurationException>(() => Options(settings)).Message;

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Configuration;
 using Traffic.Host.Configuration;
+using Traffic.Tests.Support;
 using Xunit;
 
 namespace Traffic.Tests.Cluster;
@@ -7,9 +7,7 @@ namespace Traffic.Tests.Cluster;
 public sealed class ClusterConfigurationSpecs
 {
     private static ServiceOptions Options(params (string Key, string Value)[] settings) =>
-        ServiceOptions.From(new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
-            .Build());
+        ServiceOptions.From(InMemoryConfiguration.Of(settings));
 
     [Fact]
     public void Without_any_akka_variable_the_service_is_one_node()

@@ -1,5 +1,4 @@
 using Akka.Event;
-using Microsoft.Extensions.Configuration;
 using Traffic.Host.Configuration;
 using Traffic.Tests.Support;
 using Xunit;
@@ -13,8 +12,7 @@ namespace Traffic.Tests.Host;
 public sealed class AkkaLogLevelSpecs
 {
     private static LogLevel From(params (string Key, string Value)[] settings) =>
-        AkkaLogLevel.From(new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))).Build());
+        AkkaLogLevel.From(InMemoryConfiguration.Of(settings));
 
     [Fact]
     public void Nothing_configured_is_the_logging_default_information() =>

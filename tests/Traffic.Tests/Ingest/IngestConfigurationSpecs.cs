@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Configuration;
 using Traffic.Actors.Protocol;
 using Traffic.Host.Configuration;
+using Traffic.Tests.Support;
 using Xunit;
 
 namespace Traffic.Tests.Ingest;
@@ -9,8 +9,7 @@ namespace Traffic.Tests.Ingest;
 public sealed class IngestConfigurationSpecs
 {
     private static ServiceOptions Options(params (string Key, string Value)[] settings) =>
-        ServiceOptions.From(new ConfigurationBuilder() // a later setting of the same name wins
-            .AddInMemoryCollection(settings.GroupBy(s => s.Key).Select(g => new KeyValuePair<string, string?>(g.Key, g.Last().Value))).Build());
+        ServiceOptions.From(InMemoryConfiguration.Of(settings)); // a later setting of the same name wins
 
     [Fact]
     public void Sources_default_to_the_simulator_and_name_either_or_both()
