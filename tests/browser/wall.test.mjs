@@ -152,7 +152,7 @@ test('the service stopped: a strip across the top, dimmed panels and LIVE off wi
     await until(async () => /restarted at/.test(await banner.textContent()), { what: 'the restart time in the banner' });
     const words = (await page.locator('#missed-text').textContent()).trim();
     const minutes = [restartFrom, new Date(restartFrom.getTime() - 60000), new Date()].map(d =>
-      d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }));
+      d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })); // as the dashboard: 00:03, never 24:03
     const at = /^The service restarted at (\d{2}:\d{2}); alerts raised while this screen was away may be missing\.$/.exec(words);
     assert.ok(at, words);
     assert.ok(minutes.includes(at[1]), `${at[1]} in ${minutes}`);

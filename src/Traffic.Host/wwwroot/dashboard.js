@@ -51,8 +51,9 @@ const client = new TrafficClient(ownServer(params.get('ws')), {
 globalThis.trafficClient = client; // for the browser tests and for a look from the console
 
 const $ = id => document.getElementById(id);
-const time = iso => new Date(iso).toLocaleTimeString([], { hour12: false });
-const clock = iso => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+// hourCycle h23, not hour12: false: with the latter some engines write the minutes after midnight as 24:03.
+const time = iso => new Date(iso).toLocaleTimeString([], { hourCycle: 'h23' });
+const clock = iso => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const fixed = (value, digits) => (typeof value === 'number' ? value.toFixed(digits) : '–');
 const present = value => (typeof value === 'string' && value.trim() !== '' ? value.trim() : null);
 
@@ -201,7 +202,7 @@ function renderPanel(topic, list) {
   }
   setText(panel.count, String(seen.size));
   setText(panel.summary, spec.summary ? spec.summary(list) : '');
-  setText(panel.updated, new Date().toLocaleTimeString([], { hour12: false }));
+  setText(panel.updated, new Date().toLocaleTimeString([], { hourCycle: 'h23' }));
   // A short highlight of the time, without forcing a layout (as restarting a CSS animation would).
   panel.updated.animate?.([{ color: '#2fbf71' }, { color: '#7d8a99' }], { duration: 1000 });
 }
@@ -342,7 +343,7 @@ function details(title, rows, link) {
   return box;
 }
 
-const when = iso => (present(iso) && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toLocaleString([], { hour12: false }) : null);
+const when = iso => (present(iso) && !Number.isNaN(Date.parse(iso)) ? new Date(iso).toLocaleString([], { hourCycle: 'h23' }) : null);
 
 const POPUPS = {
   cameras: c => details(c.name ?? c.id, [['Status', PANELS.cameras.value(c)], ['Road', c.roadName], ['District', c.district], ['Last image', when(c.lastUpdated)]],
